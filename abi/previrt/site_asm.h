@@ -1,0 +1,51 @@
+/* The assembler text that opens and closes a site. The afterburner's assembler
+ * hook inserts it around every sensitive instruction it finds; the manual
+ * markers (markers.h) wrap their instruction in the same text, so both produce
+ * records of the one layout described in site_record.h.
+ *
+ * C and C++, host and freestanding: it is only string literals.
+ *
+ * The labels are redefined at every site with .set, which GNU as resolves per
+ * use, so the text works unchanged inside .macro and .rept bodies and never
+ * collides with the program's own labels. The record starts out Unclassified
+ * (or with the marker's kind); the hook fills in the operands after assembly
+ * and adds the chunk header. */
+#ifndef PREVIRT_SITE_ASM_H
+#define PREVIRT_SITE_ASM_H
+
+#define PREVIRT_SITE_BEGIN ".set .Lprevirt_s, .;"
+
+/* Pads from the end of the instruction to `length` bytes in all (none where the
+ * instruction is as long already) and appends the record. In 16-bit code GNU
+ * as lays out .nops with 32-bit forms, so single-byte NOPs are used there. */
+#define PREVIRT_SITE_PAD_NOPS_(length) \
+    ".nops ((" #length ") - (.Lprevirt_e - .Lprevirt_s)) & ((.Lprevirt_e - .Lprevirt_s) < (" #length "));"
+#define PREVIRT_SITE_PAD_BYTES_(length) \
+    ".skip ((" #length ") - (.Lprevirt_e - .Lprevirt_s)) & ((.Lprevirt_e - .Lprevirt_s) < (" #length ")), 0x90;"
+
+#define PREVIRT_SITE_RECORD_(kind, flags) \
+    ".set .Lprevirt_z, .;" \
+    ".pushsection previrt_sites,\"a?\",@progbits;" \
+    ".balign 8;" \
+    ".long .Lprevirt_s - .;" \
+    ".byte .Lprevirt_e - .Lprevirt_s, .Lprevirt_z - .Lprevirt_s, " #kind ", " #flags ";" \
+    ".zero 24;" \
+    ".popsection;"
+
+#define PREVIRT_SITE_END(kind, flags, length) \
+    ".set .Lprevirt_e, .;" PREVIRT_SITE_PAD_NOPS_(length) PREVIRT_SITE_RECORD_(kind, flags)
+#define PREVIRT_SITE_END16(kind, flags, length) \
+    ".set .Lprevirt_e, .;" PREVIRT_SITE_PAD_BYTES_(length) PREVIRT_SITE_RECORD_(kind, flags)
+
+/* A code-mode record: from here on this section holds code of the given mode
+ * (flags 0: 64-bit, 1: 32-bit, 2: 16-bit). */
+#define PREVIRT_CODE_MODE(flags) \
+    ".set .Lprevirt_s, .;" \
+    ".pushsection previrt_sites,\"a?\",@progbits;" \
+    ".balign 8;" \
+    ".long .Lprevirt_s - .;" \
+    ".byte 0, 0, 255, " #flags ";" \
+    ".zero 24;" \
+    ".popsection;"
+
+#endif

@@ -1,0 +1,150 @@
+#include "afterburner/inspect.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "afterburner/catalogue.h"
+#include "afterburner/insn_decoder.h"
+
+namespace previrt::afterburner {
+namespace {
+
+class Inspector {
+public:
+    explicit Inspector(const elf::File& file) : file_(file) {}
+
+    InspectReport run() {
+        report_.table = load_site_table(file_);
+        if (report_.table.unfinished_sections)
+            add(0, 0, fmt::format("{} site section(s) were never finished by the afterburner's assembler hook",
+                                   report_.table.unfinished_sections));
+        for (const Site& site : report_.table.sites) {
+            if (site.is_code_mode()) continue;
+            ++report_.counts[{file_.sections()[site.section].name, std::string(kind_name(site.record.kind))}];
+            check_site(site);
+        }
+        for (size_t i = 0; i < file_.sections().size(); ++i) {
+            const elf::Section& s = file_.sections()[i];
+            if ((s.flags & elf::kShfExecInstr) && s.type == elf::kShtProgbits) sweep(i);
+        }
+        return std::move(report_);
+    }
+
+private:
+    void add(size_t section, uint64_t offset, std::string message) {
+        Finding f;
+        f.address = section ? file_.sections()[section].addr + offset : 0;
+        f.location = section ? describe_location(file_, section, offset) : "";
+        f.message = std::move(message);
+        report_.findings.push_back(std::move(f));
+    }
+
+    void check_site(const Site& site) {
+        const abi::SiteRecord& r = site.record;
+        const elf::Section& code = file_.sections()[site.section];
+        std::string label = fmt::format("site {} ({})", site.number, kind_name(r.kind));
+        if (!(r.flags & abi::kSiteFinished)) {
+            add(site.section, site.offset, label + ": operands were never filled in");
+            return;
+        }
+        InsnDecoder decoder(r.flags & abi::kSiteModeMask);
+        auto d = decoder.decode(code.data.subspan(site.offset, r.insn_length));
+        if (!d || d->insn.length != r.insn_length) {
+            add(site.section, site.offset, label + ": the recorded bytes are not one instruction");
+            return;
+        }
+        std::string text = decoder.format(*d, site.address);
+        if (std::string why = kind_mismatch(*d, r.kind, text); !why.empty()) {
+            add(site.section, site.offset, label + ": " + why);
+            return;
+        }
+        abi::SiteRecord expected = r;
+        describe(*d, expected);
+        if (std::memcmp(&expected, &r, sizeof r) != 0)
+            add(site.section, site.offset, label + ": the recorded operands do not match '" + text + "'");
+        for (uint64_t pos = r.insn_length; pos < r.site_length;) {
+            auto pad = decoder.decode(code.data.subspan(site.offset + pos, r.site_length - pos));
+            if (!pad || !is_nop(*pad)) {
+                add(site.section, site.offset + pos, label + ": scratch space holds something other than NOPs");
+                break;
+            }
+            pos += pad->insn.length;
+        }
+    }
+
+    // Linear sweep from the section start, restarting at every symbol and site so
+    // that data or a misaligned guess cannot hide the next function's code.
+    void sweep(size_t index) {
+        const elf::Section& s = file_.sections()[index];
+        std::map<uint64_t, uint64_t> skip;   // site offset -> site length
+        std::map<uint64_t, uint8_t> modes;   // offset -> mode from then on
+        std::vector<uint64_t> anchors;
+        for (const Site& site : report_.table.sites) {
+            if (site.section != index) continue;
+            if (site.is_code_mode()) modes[site.offset] = site.record.flags & abi::kSiteModeMask;
+            else skip[site.offset] = std::max<uint64_t>(site.record.site_length, 1);
+            anchors.push_back(site.offset);
+        }
+        uint64_t base = file_.type() == elf::kTypeRel ? 0 : s.addr;
+        for (const elf::Symbol& sym : file_.symbols()) {
+            bool inside = file_.type() == elf::kTypeRel ? sym.shndx == index
+                                                        : sym.shndx == index && sym.value >= base;
+            if (inside && sym.type != elf::kSttSection && sym.value - base < s.size) anchors.push_back(sym.value - base);
+        }
+        std::sort(anchors.begin(), anchors.end());
+
+        uint64_t pos = 0;
+        auto next_anchor = anchors.begin();
+        while (pos < s.size) {
+            while (next_anchor != anchors.end() && *next_anchor < pos) ++next_anchor;
+            if (auto it = skip.find(pos); it != skip.end()) {
+                pos += it->second;
+                continue;
+            }
+            uint8_t mode = abi::kSiteMode64;
+            if (auto m = modes.upper_bound(pos); m != modes.begin()) mode = std::prev(m)->second;
+            uint64_t limit = next_anchor != anchors.end() && *next_anchor > pos ? *next_anchor : s.size;
+            auto d = decoder(mode).decode(s.data.subspan(pos, limit - pos));
+            if (!d) {
+                ++pos;
+                continue;
+            }
+            ++report_.instructions_scanned;
+            if (const CatalogueEntry* e = classify(*d))
+                add(index, pos, fmt::format("unrecorded sensitive instruction '{}' ({})",
+                                            decoder(mode).format(*d, base + pos), e->name));
+            pos += d->insn.length;
+        }
+    }
+
+    const InsnDecoder& decoder(uint8_t mode) {
+        auto it = decoders_.find(mode);
+        if (it == decoders_.end()) it = decoders_.emplace(mode, InsnDecoder(mode)).first;
+        return it->second;
+    }
+
+    const elf::File& file_;
+    InspectReport report_;
+    std::map<uint8_t, InsnDecoder> decoders_;
+};
+
+}  // namespace
+
+InspectReport inspect(const elf::File& file) { return Inspector(file).run(); }
+
+std::vector<std::string> list_sites(const elf::File& file, const SiteTable& table) {
+    std::vector<std::string> out;
+    for (const Site& site : table.sites) {
+        if (site.is_code_mode()) continue;
+        const abi::SiteRecord& r = site.record;
+        InsnDecoder decoder(r.flags & abi::kSiteModeMask);
+        auto d = decoder.decode(file.sections()[site.section].data.subspan(site.offset, r.insn_length));
+        out.push_back(fmt::format("{:5} {:<40} {:<16} {:2}/{:2}  {}", site.number,
+                                  describe_location(file, site.section, site.offset), kind_name(r.kind), r.insn_length,
+                                  r.site_length, d ? decoder.format(*d, site.address) : "(undecodable)"));
+    }
+    return out;
+}
+
+}  // namespace previrt::afterburner

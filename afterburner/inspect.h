@@ -1,0 +1,36 @@
+// `previrt inspect`: the link-time check. Lists an image's sites by kind and
+// section, verifies each (the recorded instruction is there, decodes to the
+// recorded kind and operands, and is followed by nothing but NOPs), and sweeps
+// every executable section for sensitive instructions that have no record.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "afterburner/site_table.h"
+#include "elf/elf_file.h"
+
+namespace previrt::afterburner {
+
+struct Finding {
+    uint64_t address = 0;  // in a linked image; the section offset in an object
+    std::string location;  // address and symbol
+    std::string message;
+};
+
+struct InspectReport {
+    SiteTable table;
+    std::map<std::pair<std::string, std::string>, size_t> counts;  // (section, kind) -> sites
+    std::vector<Finding> findings;                                 // empty when the image is sound
+    size_t instructions_scanned = 0;
+};
+
+InspectReport inspect(const elf::File& file);
+
+// One line per site: address, symbol, kind, lengths, disassembly.
+std::vector<std::string> list_sites(const elf::File& file, const SiteTable& table);
+
+}  // namespace previrt::afterburner

@@ -1,0 +1,30 @@
+// The assembler hook's second pass, on the object GNU as just wrote: decodes the
+// instruction at every new site, checks it is what the text pass took it for,
+// fills in its operands, and puts a chunk header in front of each site section.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace previrt::afterburner {
+
+class FinishError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct FinishResult {
+    std::vector<uint8_t> bytes;  // the finished object
+    size_t sites = 0;            // instruction sites finished
+    size_t chunks = 0;           // chunk headers added
+};
+
+// Objects without site sections, and those already finished, come back as they were.
+FinishResult finish_object(std::vector<uint8_t> object);
+
+// finish_object() on a file, written back in place. Errors name the path.
+FinishResult finish_object_file(const std::string& path);
+
+}  // namespace previrt::afterburner

@@ -1,0 +1,162 @@
+#include "afterburner/site_table.h"
+
+#include <cstring>
+#include <fmt/format.h>
+#include <map>
+
+namespace previrt::afterburner {
+namespace {
+
+template <typename T>
+T read(std::span<const uint8_t> data, uint64_t offset) {
+    T value;
+    std::memcpy(&value, data.data() + offset, sizeof value);
+    return value;
+}
+
+struct Target {
+    size_t section;
+    uint64_t offset;
+    uint64_t address;
+};
+
+class Loader {
+public:
+    explicit Loader(const elf::File& file) : file_(file) {
+        relocatable_ = file.type() == elf::kTypeRel;
+    }
+
+    SiteTable run() {
+        const auto& sections = file_.sections();
+        for (size_t i = 0; i < sections.size(); ++i) {
+            if (sections[i].name == abi::kSiteSectionName) load_section(i);
+        }
+        return std::move(table_);
+    }
+
+private:
+    [[noreturn]] void fail(size_t section, uint64_t offset, const std::string& what) const {
+        throw SiteTableError(fmt::format("{} section {} at offset {:#x}: {}", abi::kSiteSectionName, section, offset,
+                                         what));
+    }
+
+    void load_section(size_t index) {
+        const elf::Section& sec = file_.sections()[index];
+        if (sec.type != elf::kShtProgbits) fail(index, 0, "is not a PROGBITS section");
+        if (!file_.is64() || file_.machine() != elf::kMachineX86_64)
+            fail(index, 0, "site tables are only defined for ELF64 x86-64 files");
+        std::span<const uint8_t> data = sec.data;
+        if (relocatable_) relocations_ = load_relocations(index);
+
+        if (data.size() >= 4 && read<uint32_t>(data, 0) != abi::kSiteMagic) {
+            if (!relocatable_) fail(index, 0, "no chunk header: the objects were not finished by the afterburner");
+            ++table_.unfinished_sections;
+            if (data.size() % sizeof(abi::SiteRecord) != 0)
+                fail(index, 0, fmt::format("size {:#x} is not a whole number of records", data.size()));
+            load_records(index, 0, data.size() / sizeof(abi::SiteRecord));
+            return;
+        }
+        uint64_t pos = 0;
+        while (pos < data.size()) {
+            if (data.size() - pos < sizeof(abi::SiteChunkHeader)) fail(index, pos, "truncated chunk header");
+            auto header = read<abi::SiteChunkHeader>(data, pos);
+            if (header.magic != abi::kSiteMagic) fail(index, pos, "bad chunk magic");
+            if (header.version != abi::kSiteFormatVersion)
+                fail(index, pos, fmt::format("format version {} (this previrt reads version {})", header.version,
+                                             abi::kSiteFormatVersion));
+            if (header.header_size != sizeof(abi::SiteChunkHeader) || header.record_size != sizeof(abi::SiteRecord))
+                fail(index, pos, fmt::format("header size {} / record size {} do not match version {}",
+                                             header.header_size, header.record_size, header.version));
+            pos += sizeof(abi::SiteChunkHeader);
+            if (header.record_count > (data.size() - pos) / sizeof(abi::SiteRecord))
+                fail(index, pos, fmt::format("{} records do not fit in the section", header.record_count));
+            load_records(index, pos, header.record_count);
+            pos += uint64_t{header.record_count} * sizeof(abi::SiteRecord);
+            ++table_.chunks;
+        }
+    }
+
+    std::map<uint64_t, elf::Relocation> load_relocations(size_t index) const {
+        std::map<uint64_t, elf::Relocation> out;
+        for (const elf::Relocation& r : file_.relocations_for(index)) out[r.offset] = r;
+        return out;
+    }
+
+    void load_records(size_t index, uint64_t pos, uint64_t count) {
+        const elf::Section& sec = file_.sections()[index];
+        for (uint64_t k = 0; k < count; ++k, pos += sizeof(abi::SiteRecord)) {
+            Site site;
+            site.table_section = index;
+            site.record_offset = pos;
+            site.number = table_.sites.size();
+            site.record = read<abi::SiteRecord>(sec.data, pos);
+            Target t = relocatable_ ? target_by_relocation(index, pos) : target_by_address(index, pos, site.record);
+            site.section = t.section;
+            site.offset = t.offset;
+            site.address = t.address;
+            const elf::Section& code = file_.sections()[t.section];
+            if (!site.is_code_mode() && (site.record.insn_length == 0 ||
+                                         site.record.site_length < site.record.insn_length ||
+                                         t.offset + site.record.site_length > code.size))
+                fail(index, pos, fmt::format("site {} has lengths {}/{} that do not fit in {}", site.number,
+                                             site.record.insn_length, site.record.site_length, code.name));
+            table_.sites.push_back(site);
+        }
+    }
+
+    Target target_by_relocation(size_t index, uint64_t pos) const {
+        auto it = relocations_.find(pos);
+        if (it == relocations_.end() || it->second.type != elf::kR_X86_64_PC32)
+            fail(index, pos, "record has no PC-relative relocation for its location");
+        const elf::Symbol& sym = file_.symbols().at(it->second.symbol);
+        if (sym.shndx == elf::kShnUndef || sym.shndx >= file_.sections().size())
+            fail(index, pos, "record's location is not in a section of this object");
+        uint64_t offset = sym.value + static_cast<uint64_t>(it->second.addend);
+        if (offset > file_.sections()[sym.shndx].size)
+            fail(index, pos, "record's location lies outside its section");
+        return {sym.shndx, offset, offset};
+    }
+
+    Target target_by_address(size_t index, uint64_t pos, const abi::SiteRecord& record) const {
+        const elf::Section& table = file_.sections()[index];
+        uint64_t address = table.addr + pos + static_cast<uint64_t>(static_cast<int64_t>(record.insn_offset));
+        const auto& sections = file_.sections();
+        for (size_t i = 0; i < sections.size(); ++i) {
+            const elf::Section& s = sections[i];
+            if ((s.flags & elf::kShfAlloc) && s.type != elf::kShtNobits && address >= s.addr &&
+                address - s.addr <= s.size && !(address - s.addr == s.size && s.size != 0 && record.insn_length))
+                return {i, address - s.addr, address};
+        }
+        fail(index, pos, fmt::format("record points to {:#x}, which no section holds", address));
+    }
+
+    const elf::File& file_;
+    bool relocatable_ = false;
+    std::map<uint64_t, elf::Relocation> relocations_;
+    SiteTable table_;
+};
+
+}  // namespace
+
+SiteTable load_site_table(const elf::File& file) { return Loader(file).run(); }
+
+std::string describe_location(const elf::File& file, size_t section, uint64_t offset) {
+    const elf::Section& s = file.sections().at(section);
+    std::string where = fmt::format("{}+{:#x}", s.name, offset);
+    std::string symbol;
+    if (file.type() == elf::kTypeRel) {
+        const elf::Symbol* best = nullptr;
+        for (const elf::Symbol& sym : file.symbols()) {
+            if (sym.shndx == section && !sym.name.empty() && sym.type != elf::kSttSection && sym.value <= offset &&
+                (!best || sym.value > best->value))
+                best = &sym;
+        }
+        if (best) symbol = offset == best->value ? best->name : fmt::format("{}+{:#x}", best->name, offset - best->value);
+    } else {
+        symbol = file.symbolize(s.addr + offset);
+        where = fmt::format("{:#x}", s.addr + offset);
+    }
+    return symbol.empty() ? where : where + " <" + symbol + ">";
+}
+
+}  // namespace previrt::afterburner

@@ -1,0 +1,47 @@
+// Reading the site table back out of an ELF file: from a linked image (records
+// located by address) or from a relocatable object (records located through
+// their relocations, before or after the object was finished).
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "previrt/site_record.h"
+#include "elf/elf_file.h"
+
+namespace previrt::afterburner {
+
+class SiteTableError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Site {
+    size_t table_section = 0;   // index of the previrt_sites section holding the record
+    uint64_t record_offset = 0; // offset of the record in that section
+    size_t number = 0;          // the record's position in the whole table, from 0
+    abi::SiteRecord record{};
+    size_t section = 0;         // index of the section holding the instruction
+    uint64_t offset = 0;        // the instruction's offset in that section
+    uint64_t address = 0;       // its address (linked images), or `offset` (objects)
+
+    bool is_code_mode() const { return record.kind == static_cast<uint8_t>(abi::SiteKind::CodeMode); }
+};
+
+struct SiteTable {
+    std::vector<Site> sites;  // in table order, code-mode records included
+    size_t chunks = 0;
+    size_t unfinished_sections = 0;  // object sections still without a chunk header
+};
+
+// Throws SiteTableError naming the section, the offset and what is wrong. An
+// object's site sections may still lack their chunk header (an object straight
+// from the assembler); a linked image's may not.
+SiteTable load_site_table(const elf::File& file);
+
+// "section+0xoff (symbol+0xoff)" for messages.
+std::string describe_location(const elf::File& file, size_t section, uint64_t offset);
+
+}  // namespace previrt::afterburner

@@ -1,0 +1,16 @@
+# Lines the hook does not understand reach the assembler untouched.
+	.text
+	.set foo, 1
+bar = 2
+	.equ baz, bar + foo
+	.if foo
+	nop
+	.endif
+	.byte 1, 2, 3 ; .word 4
+	mov %rax, %rbx
+	movq %gs:0x10, %rax
+	pushq %rax
+	push $0x1
+	popq %rdx
+	mov %cs:(%rax), %ebx
+	.dc.a 0

@@ -1,0 +1,144 @@
+// The text pass on its own: golden files for the syntax real kernels feed the
+// assembler, and the rules the goldens rely on.
+#include "afterburner/rewriter.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "afterburner/asm_source.h"
+#include "afterburner/catalogue.h"
+
+namespace previrt::afterburner {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+RewriteResult rw(std::string_view text) { return rewrite(text, RewriteOptions{}); }
+
+size_t count(const RewriteResult& r, SiteKind k) {
+    auto it = r.sites.find(k);
+    return it == r.sites.end() ? 0 : it->second;
+}
+
+TEST(Rewriter, GoldenFiles) {
+    fs::path dir = fs::path(PREVIRT_SOURCE_DIR) / "afterburner/tests/golden";
+    bool update = std::getenv("PREVIRT_UPDATE_GOLDEN") != nullptr;
+    size_t checked = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        if (entry.path().extension() != ".s") continue;
+        RewriteOptions options;
+        options.file_name = entry.path().filename().string();
+        RewriteResult r = rewrite(read_text(entry.path()), options);
+        fs::path expected = entry.path().string() + ".expected";
+        if (update) std::ofstream(expected, std::ios::binary) << r.text;
+        EXPECT_EQ(r.text, read_text(expected)) << entry.path().filename();
+        ++checked;
+    }
+    EXPECT_GE(checked, 8u);
+}
+
+TEST(Rewriter, LeavesEveryOriginalByteAndLineInPlace) {
+    std::string src = "\tcli # off\n\tmov %rax, %rbx\nx: sti; hlt\n";
+    RewriteResult r = rw(src);
+    std::vector<std::string_view> in = split_lines(src), out = split_lines(r.text);
+    ASSERT_EQ(in.size(), out.size());
+    EXPECT_EQ(out[1], in[1]);
+    EXPECT_TRUE(out[0].starts_with("\t.set .Lprevirt_s, .;cli;"));
+    EXPECT_TRUE(out[0].ends_with(" # off"));
+    EXPECT_TRUE(out[2].starts_with("x: .set .Lprevirt_s, .;sti;"));
+}
+
+TEST(Rewriter, ClassifiesByOperandsWhereTheMnemonicIsShared) {
+    RewriteResult r = rw("mov %cr3, %rax\nmov %rax, %cr3\nmovq %db7, %rax\nmov %rax, %dr7\n"
+                         "mov %ax, %ds\nmov %ds, %eax\npush %fs\npop %gs\n"
+                         "mov %rax, %rbx\nmovq %gs:8, %rax\npush %rax\npop %rbx\nmov %fs:(%rax), %eax\n");
+    EXPECT_EQ(count(r, SiteKind::MovFromCr), 1u);
+    EXPECT_EQ(count(r, SiteKind::MovToCr), 1u);
+    EXPECT_EQ(count(r, SiteKind::MovFromDr), 1u);
+    EXPECT_EQ(count(r, SiteKind::MovToDr), 1u);
+    EXPECT_EQ(count(r, SiteKind::MovToSreg), 1u);
+    EXPECT_EQ(count(r, SiteKind::MovFromSreg), 1u);
+    EXPECT_EQ(count(r, SiteKind::PushSreg), 1u);
+    EXPECT_EQ(count(r, SiteKind::PopSreg), 1u);
+    size_t total = 0;
+    for (const auto& [k, n] : r.sites) total += n;
+    EXPECT_EQ(total, 8u);
+}
+
+TEST(Rewriter, EveryCataloguedSpellingIsFound) {
+    for (const CatalogueEntry& e : catalogue()) {
+        if (e.att.empty() || e.rule != OperandRule::None) continue;
+        std::istringstream words{std::string(e.att)};
+        for (std::string w; words >> w;) {
+            RewriteResult r = rw("\t" + w + "\n");
+            EXPECT_EQ(count(r, e.kind), 1u) << w;
+        }
+    }
+}
+
+TEST(Rewriter, SixteenBitCodeIsPaddedWithSingleByteNops) {
+    RewriteResult r = rw(".code16\ncli\n");
+    EXPECT_NE(r.text.find(".skip"), std::string::npos);
+    RewriteResult r64 = rw("cli\n");
+    EXPECT_EQ(r64.text.find(".skip"), std::string::npos);
+    EXPECT_NE(r64.text.find(".nops"), std::string::npos);
+}
+
+TEST(Rewriter, AnnotationsAddSitesByFunctionAndOrdinal) {
+    Annotations a = Annotations::parse("dev_write 2 mov mmio_write\ndev_write 3 add mmio_write\n", "t.ann");
+    RewriteOptions options;
+    options.annotations = &a;
+    RewriteResult r = rewrite(".type dev_write, @function\ndev_write:\n"
+                              "\tmovl $1, %eax\n\tnop\n\tmovl %esi, %eax\n\tmovl %eax, (%rdi)\n\tret\n",
+                              options);
+    EXPECT_EQ(count(r, SiteKind::MmioWrite), 1u);
+    EXPECT_EQ(r.annotations_applied, 1u);
+    ASSERT_EQ(r.warnings.size(), 1u);  // ordinal 3 is 'ret', not 'add'
+    EXPECT_NE(r.warnings[0].find("stale"), std::string::npos);
+    EXPECT_NE(r.text.find("movl %eax, (%rdi);.set .Lprevirt_e"), std::string::npos);
+}
+
+TEST(Rewriter, UserMacrosStopOrdinalCounting) {
+    Annotations a = Annotations::parse("f 1 mov mmio_write\n", "t.ann");
+    RewriteOptions options;
+    options.annotations = &a;
+    RewriteResult r = rewrite(".macro two\nnop\nnop\n.endm\n.type f, @function\nf:\ntwo\nmovl %eax, (%rdi)\n", options);
+    EXPECT_EQ(r.annotations_applied, 0u);
+}
+
+TEST(Annotations, RejectMalformedLinesWithFileAndLine) {
+    EXPECT_THROW(Annotations::parse("f x mov mmio_write\n", "a.ann"), AnnotationError);
+    try {
+        Annotations::parse("# ok\nf 1 mov cli\n", "a.ann");
+        FAIL();
+    } catch (const AnnotationError& e) {
+        EXPECT_NE(std::string(e.what()).find("a.ann:2:"), std::string::npos);
+    }
+    EXPECT_THROW(Annotations::parse("f 1 mov\n", "a.ann"), AnnotationError);
+    EXPECT_THROW(Annotations::parse("f 1 mov mmio_write extra\n", "a.ann"), AnnotationError);
+}
+
+TEST(Annotations, RoundTripThroughText) {
+    Annotations a = Annotations::parse("g 3 or page_table_write\nf 0 movzx mmio_read\n", "a");
+    Annotations b = Annotations::parse(a.serialize(), "b");
+    ASSERT_NE(b.find("g", 3), nullptr);
+    EXPECT_EQ(b.find("g", 3)->kind, SiteKind::PageTableWrite);
+    EXPECT_EQ(b.find("f", 0)->mnemonic, "movzx");
+    EXPECT_TRUE(mnemonic_matches("movzbl", "movzx"));
+    EXPECT_TRUE(mnemonic_matches("movl", "mov"));
+    EXPECT_FALSE(mnemonic_matches("add", "mov"));
+}
+
+}  // namespace
+}  // namespace previrt::afterburner

@@ -1,0 +1,298 @@
+// The afterburner end to end with the real toolchain: gcc and GNU as through the
+// hook, ld, objdump, and the built programs themselves.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "afterburner/inspect.h"
+#include "afterburner/insn_decoder.h"
+#include "elf/elf_file.h"
+#include "testing/toolchain.h"
+
+namespace previrt::afterburner {
+namespace {
+
+namespace fs = std::filesystem;
+using test::check_run;
+using test::quote;
+using test::run;
+using test::write_file;
+
+const fs::path kSource = PREVIRT_SOURCE_DIR;
+const fs::path kPrevirt = PREVIRT_BINARY;
+const fs::path kHookDir = PREVIRT_HOOK_DIR;
+
+class Toolchain : public ::testing::Test {
+protected:
+
+    // gcc through the hook (or not), from C or .S source.
+    std::string cc(const std::string& flags, bool hook = true) {
+        return std::string("gcc ") + (hook ? "-B" + quote(kHookDir) + " " : "") + "-I" + quote(kSource / "abi") + " " +
+               flags;
+    }
+
+    InspectReport inspect_file(const fs::path& p) { return inspect(elf::File::load(p)); }
+
+    test::TempDir tmp_;
+    fs::path dir_ = tmp_ / "";
+};
+
+size_t sites_of(const InspectReport& r, const std::string& kind) {
+    size_t n = 0;
+    for (const auto& [key, count] : r.counts)
+        if (key.second == kind) n += count;
+    return n;
+}
+
+std::string findings(const InspectReport& r) {
+    std::string out;
+    for (const Finding& f : r.findings) out += f.location + ": " + f.message + "\n";
+    return out;
+}
+
+// Every golden input assembles through the hook, and the object is sound.
+TEST_F(Toolchain, GoldenInputsAssembleAndPassInspect) {
+    const std::map<std::string, std::map<std::string, size_t>> expected = {
+        {"macros.s", {{"mov_to_cr", 2}, {"pushf", 1}, {"out", 5}, {"popf", 1}}},
+        {"sections.s", {{"cli", 1}, {"hlt", 1}, {"sti", 1}, {"rdtsc", 1}, {"wrmsr", 1}, {"lidt", 1}}},
+        {"prefixes.s", {{"outs", 4}, {"ins", 1}, {"lgdt", 1}}},
+        {"comments.s", {{"cli", 1}, {"sti", 1}, {"hlt", 1}, {"cpuid", 1}, {"rdtsc", 1}, {"pushf", 1}, {"popf", 1}}},
+        {"modes.s", {{"mov_from_cr", 1}, {"lgdt", 1}, {"cli", 1}, {"lidt", 1}, {"swapgs", 1}, {"sysret", 1}}},
+        {"labels.s", {{"cli", 1}, {"sti", 1}, {"hlt", 1}, {"iret", 1}, {"far_jmp", 1}, {"far_call", 1},
+                      {"far_ret", 1}, {"int_n", 1}, {"int3", 1}}},
+        {"passthrough.s", {}},
+        {"intel.s", {{"mov_to_cr", 1}, {"mov_from_cr", 2}, {"mov_to_sreg", 1}, {"push_sreg", 1}, {"in", 1},
+                     {"cli", 1}}},
+    };
+    for (const auto& [name, kinds] : expected) {
+        fs::path obj = dir_ / (name + ".o");
+        check_run(quote(kPrevirt) + " as -o " + quote(obj) + " " + quote(kSource / "afterburner/tests/golden" / name));
+        InspectReport r = inspect_file(obj);
+        EXPECT_TRUE(r.findings.empty()) << name << "\n" << findings(r);
+        size_t total = 0;
+        for (const auto& [kind, n] : kinds) {
+            EXPECT_EQ(sites_of(r, kind), n) << name << " " << kind;
+            total += n;
+        }
+        size_t all = 0;
+        for (const auto& [key, n] : r.counts) all += n;
+        EXPECT_EQ(all, total) << name;
+    }
+}
+
+// The sample guest (C with inline asm, and preprocessed .S) through gcc -B: the
+// linked image passes inspect, and objdump sees at each site the recorded
+// instruction followed by NOPs alone.
+TEST_F(Toolchain, SampleGuestLinksAndAgreesWithObjdump) {
+    fs::path sample = kSource / "samples/afterburner";
+    std::string objs;
+    for (const char* src : {"entry.S", "main.c", "platform.c"}) {
+        fs::path obj = dir_ / (std::string(src) + ".o");
+        check_run(cc("-O2 -ffreestanding -fno-pie -mno-red-zone -fno-stack-protector -c -o " + quote(obj) + " " +
+                     quote(sample / src)));
+        objs += " " + quote(obj);
+    }
+    fs::path image = dir_ / "sample.elf";
+    check_run("gcc -nostdlib -static -no-pie -Wl,-e,_start -o " + quote(image) + objs);
+    elf::File file = elf::File::load(image);
+    InspectReport r = inspect(file);
+    EXPECT_TRUE(r.findings.empty()) << findings(r);
+    EXPECT_GE(r.table.sites.size(), 60u);
+    EXPECT_EQ(sites_of(r, "mmio_write"), 1u);
+    EXPECT_EQ(sites_of(r, "mmio_read"), 1u);
+    EXPECT_EQ(sites_of(r, "page_table_write"), 1u);
+
+    // objdump, independently: address -> (mnemonic) for the 64-bit code.
+    std::map<uint64_t, std::string> mnemonic;
+    std::istringstream dump(check_run("objdump -d --no-show-raw-insn " + quote(image)));
+    std::regex line(R"(^\s*([0-9a-f]+):\s+(\S+))");
+    for (std::string l; std::getline(dump, l);) {
+        std::smatch m;
+        if (std::regex_search(l, m, line)) mnemonic[std::stoull(m[1], nullptr, 16)] = m[2];
+    }
+    size_t checked = 0;
+    for (const Site& s : r.table.sites) {
+        if (s.is_code_mode() || (s.record.flags & abi::kSiteModeMask) != abi::kSiteMode64) continue;
+        ASSERT_TRUE(mnemonic.contains(s.address)) << std::hex << s.address;
+        InsnDecoder d;
+        auto insn = d.decode(file.sections()[s.section].data.subspan(s.offset, s.record.insn_length));
+        ASSERT_TRUE(insn);
+        std::string zydis = ZydisMnemonicGetString(insn->insn.mnemonic);
+        std::string od = mnemonic[s.address];
+        if (od == "rep" || od == "lock" || od == "data16" || od == "cs") od = "";  // prefix printed apart
+        if (od.starts_with("lret") || od.starts_with("ljmp") || od.starts_with("lcall")) od = od.substr(1);  // far forms
+        EXPECT_TRUE(od.empty() || od.starts_with(zydis.substr(0, 3)) || zydis.starts_with(od.substr(0, 3)))
+            << std::hex << s.address << ": objdump " << od << ", zydis " << zydis;
+        // Everything objdump sees inside the scratch space is a NOP.
+        for (auto it = mnemonic.upper_bound(s.address); it != mnemonic.end() && it->first < s.address + s.record.site_length; ++it)
+            EXPECT_TRUE(it->second.starts_with("nop") || it->second == "cs" || it->second == "data16" ||
+                        it->second == "xchg")  // 66 90, the two-byte NOP
+                << std::hex << it->first << " " << it->second;
+        ++checked;
+    }
+    EXPECT_GE(checked, 50u);
+}
+
+// Built without the hook, the same code fails the check, each instruction named.
+TEST_F(Toolchain, InspectNamesUnrecordedInstructions) {
+    fs::path obj = dir_ / "plain.o";
+    check_run(cc("-O2 -ffreestanding -fno-pie -c -o " + quote(obj) + " " + quote(kSource / "samples/afterburner/platform.c"),
+                 /*hook=*/false));
+    auto result = run(quote(kPrevirt) + " inspect " + quote(obj));
+    EXPECT_EQ(result.status >> 8, 1) << result.output;  // findings, not a crash or input error
+    EXPECT_NE(result.output.find("unrecorded sensitive instruction 'cli'"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("<irqsave_increment"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("never finished"), std::string::npos) << result.output;  // the markers' records
+}
+
+// Padded user-level sites behave as before: the same program built with and
+// without the hook prints the same CPUID results and flags, and a rising TSC.
+TEST_F(Toolchain, PaddedUserSitesBehaveTheSame) {
+    const char* program = R"(
+#include <stdio.h>
+#include <stdint.h>
+static uint64_t flags_after_setting_df(void) {
+    uint64_t f;
+    __asm__ volatile("std; pushfq; popq %0; cld" : "=r"(f));
+    return f;
+}
+int main(void) {
+    unsigned a, b, c, d, sites = 0;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+    printf("cpuid0 %08x %08x %08x %08x\n", a, b, c, d);
+    uint64_t f = flags_after_setting_df();
+    printf("df %d\n", (int)((f >> 10) & 1));
+    uint64_t saved;
+    __asm__ volatile("pushfq; popq %0; pushq %0; popfq" : "=r"(saved) : : "cc");
+    printf("if %d\n", (int)((saved >> 9) & 1));
+    uint32_t lo1, hi1, lo2, hi2;
+    __asm__ volatile("rdtsc" : "=a"(lo1), "=d"(hi1));
+    for (volatile int i = 0; i < 1000; i++) sites++;
+    __asm__ volatile("rdtsc" : "=a"(lo2), "=d"(hi2));
+    printf("tsc rises %d\n", (((uint64_t)hi2 << 32) | lo2) > (((uint64_t)hi1 << 32) | lo1));
+    return 0;
+}
+)";
+    write_file(dir_ / "user.c", program);
+    check_run(cc("-O2 -o " + quote(dir_ / "padded") + " " + quote(dir_ / "user.c")));
+    check_run(cc("-O2 -o " + quote(dir_ / "plain") + " " + quote(dir_ / "user.c"), false));
+    InspectReport r = inspect_file(dir_ / "padded");
+    EXPECT_EQ(sites_of(r, "cpuid"), 1u);
+    EXPECT_EQ(sites_of(r, "pushf"), 2u);
+    EXPECT_EQ(sites_of(r, "popf"), 1u);
+    EXPECT_EQ(sites_of(r, "rdtsc"), 2u);
+    std::string padded = check_run(quote(dir_ / "padded"));
+    std::string plain = check_run(quote(dir_ / "plain"));
+    EXPECT_EQ(padded, plain);
+    EXPECT_NE(padded.find("df 1"), std::string::npos);
+    EXPECT_NE(padded.find("tsc rises 1"), std::string::npos);
+    EXPECT_NE(fs::file_size(dir_ / "padded"), 0u);
+}
+
+// A trap profile turns into annotations that make the next build record
+// exactly the trapping instruction.
+TEST_F(Toolchain, ProfileGuidedAnnotationRecordsExactlyTheTrappingAccess) {
+    fs::path src = kSource / "samples/afterburner/platform.c";
+    std::string flags = "-O2 -ffreestanding -fno-pie -mno-red-zone -fno-stack-protector -nostdlib -static -no-pie "
+                        "-Wl,-e,lapic_timer_set ";
+    fs::path first = dir_ / "first.elf";
+    check_run(cc(flags + "-o " + quote(first) + " " + quote(src)));
+    elf::File image = elf::File::load(first);
+    ASSERT_EQ(sites_of(inspect(image), "mmio_write"), 1u);
+
+    // The store in lapic_timer_set is what a monitor would see trap: find it.
+    uint64_t fn = 0;
+    for (const elf::Symbol& s : image.symbols())
+        if (s.name == "lapic_timer_set") fn = s.value;
+    ASSERT_NE(fn, 0u);
+    std::istringstream dump(check_run("objdump -d --no-show-raw-insn " + quote(first)));
+    uint64_t store = 0;
+    std::regex line(R"(^\s*([0-9a-f]+):\s+(mov|movabs)\s+%eax,\s*\S+)");
+    for (std::string l; std::getline(dump, l);) {
+        std::smatch m;
+        if (std::regex_search(l, m, line) && std::stoull(m[1], nullptr, 16) >= fn &&
+            std::stoull(m[1], nullptr, 16) < fn + 32) store = std::stoull(m[1], nullptr, 16);
+    }
+    ASSERT_NE(store, 0u);
+    std::ostringstream traps;
+    traps << "# rip kind\n" << std::hex << "0x" << store << " mmio\n0x" << store << " mmio\n0x" << fn << " io\n";
+    write_file(dir_ / "traps.txt", traps.str());
+    fs::path ann = dir_ / "guest.ann";
+    auto annotated = run(quote(kPrevirt) + " annotate " + quote(first) + " " + quote(dir_ / "traps.txt") + " -o " + quote(ann));
+    ASSERT_EQ(annotated.status, 0) << annotated.output;
+    EXPECT_NE(test::read_text(ann).find("lapic_timer_set 1 mov mmio_write"), std::string::npos) << test::read_text(ann);
+
+    fs::path second = dir_ / "second.elf";
+    check_run(cc(flags + "-Wa,--previrt-annotations=" + quote(ann) + " -o " + quote(second) + " " + quote(src)));
+    InspectReport r = inspect_file(second);
+    EXPECT_TRUE(r.findings.empty()) << findings(r);
+    EXPECT_EQ(sites_of(r, "mmio_write"), 2u);  // the marked one and the profiled one
+    size_t profiled = 0;
+    for (const Site& s : r.table.sites)
+        if (s.record.flags & abi::kSiteProfile) {
+            ++profiled;
+            EXPECT_EQ(s.record.kind, static_cast<uint8_t>(SiteKind::MmioWrite));
+        }
+    EXPECT_EQ(profiled, 1u);
+}
+
+TEST_F(Toolchain, AssemblerErrorsNameTheOriginalFileAndLine) {
+    write_file(dir_ / "bad.s", "\tcli\n\tnop\n\tbogus %eax\n");
+    auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "bad.o") + " " + quote(dir_ / "bad.s"));
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("bad.s:3:"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir_ / "bad.o"));
+}
+
+TEST_F(Toolchain, MarkerOnTheWrongInstructionIsAnError) {
+    write_file(dir_ / "m.c", "#include \"previrt/site_asm.h\"\n"
+                             "void f(void) { __asm__ volatile(PREVIRT_SITE_BEGIN \"nop\\n\" PREVIRT_SITE_END(128, 32, 16)); }\n");
+    auto r = run(cc("-c -o " + quote(dir_ / "m.o") + " " + quote(dir_ / "m.c")));
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("marked mmio_read but 'nop' does not read memory"), std::string::npos) << r.output;
+}
+
+TEST_F(Toolchain, BadInputGetsAClearErrorAndExitCode) {
+    write_file(dir_ / "not-elf", "hello, world\n");
+    auto r = run(quote(kPrevirt) + " inspect " + quote(dir_ / "not-elf"));
+    EXPECT_EQ(r.status >> 8, 3) << r.output;
+    EXPECT_NE(r.output.find("not-elf"), std::string::npos);
+
+    std::vector<uint8_t> bytes = test::read_bytes(kPrevirt);
+    bytes.resize(100);
+    test::write_bytes(dir_ / "truncated", bytes);
+    r = run(quote(kPrevirt) + " inspect " + quote(dir_ / "truncated"));
+    EXPECT_EQ(r.status >> 8, 3) << r.output;
+
+    write_file(dir_ / "bad.ann", "f one mov mmio_write\n");
+    write_file(dir_ / "ok.s", "cli\n");
+    r = run(quote(kPrevirt) + " as --previrt-annotations=" + quote(dir_ / "bad.ann") + " -o " + quote(dir_ / "ok.o") +
+            " " + quote(dir_ / "ok.s"));
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("bad.ann:1:"), std::string::npos) << r.output;
+
+    write_file(dir_ / "traps.txt", "zzz mmio\n");
+    r = run(quote(kPrevirt) + " annotate " + quote(kPrevirt) + " " + quote(dir_ / "traps.txt"));
+    EXPECT_EQ(r.status >> 8, 3) << r.output;
+    EXPECT_NE(r.output.find("traps.txt:1:"), std::string::npos) << r.output;
+
+    r = run(quote(kPrevirt) + " frobnicate");
+    EXPECT_EQ(r.status >> 8, 2);
+}
+
+TEST_F(Toolchain, HelpListsTheSubcommands) {
+    std::string out = check_run(quote(kPrevirt) + " --help");
+    for (const char* c : {"as", "inspect", "annotate", "catalogue"}) EXPECT_NE(out.find(c), std::string::npos) << c;
+}
+
+TEST_F(Toolchain, CatalogueDocumentIsCurrent) {
+    std::string table = check_run(quote(kPrevirt) + " catalogue --markdown");
+    std::string doc = test::read_text(kSource / "docs/sensitive-instructions.md");
+    EXPECT_NE(doc.find(table), std::string::npos) << "regenerate the table with 'previrt catalogue --markdown'";
+}
+
+}  // namespace
+}  // namespace previrt::afterburner

@@ -1,0 +1,69 @@
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "afterburner/profile.h"
+#include "tools/previrt/commands.h"
+
+namespace previrt::cli {
+
+int cmd_annotate(const Args& args) {
+    std::string image_path, traps_path, out_path;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--help" || a == "-h") {
+            std::cout << "usage: previrt annotate IMAGE TRAPS [-o FILE]\n"
+                         "Reads a trap profile (lines '<rip> <kind>', as a monitor's --trace-exits writes it)\n"
+                         "for the linked guest IMAGE, and writes the annotation file that makes the next build\n"
+                         "pad and record exactly the trapping device-register ('mmio') and page-table ('pt')\n"
+                         "accesses. Pass it to the assembler hook as --previrt-annotations=FILE (gcc -Wa,...)\n"
+                         "or in PREVIRT_ANNOTATIONS. Exits 1 if a trap could not be annotated.\n";
+            return kExitOk;
+        }
+        if (a == "-o" && i + 1 < args.size()) out_path = args[++i];
+        else if (!a.empty() && a[0] == '-') {
+            std::cerr << "previrt annotate: unknown option '" << a << "'\n";
+            return kExitUsage;
+        } else if (image_path.empty()) image_path = a;
+        else if (traps_path.empty()) traps_path = a;
+        else {
+            std::cerr << "previrt annotate: too many arguments\n";
+            return kExitUsage;
+        }
+    }
+    if (traps_path.empty()) {
+        std::cerr << "usage: previrt annotate IMAGE TRAPS [-o FILE]\n";
+        return kExitUsage;
+    }
+
+    afterburner::ProfileResult result;
+    try {
+        elf::File image = elf::File::load(image_path);
+        std::ifstream in(traps_path, std::ios::binary);
+        if (!in) throw std::runtime_error(traps_path + ": cannot open trap profile");
+        std::ostringstream text;
+        text << in.rdbuf();
+        result = afterburner::annotate_from_profile(image, afterburner::parse_trap_profile(text.str(), traps_path));
+    } catch (const std::exception& e) {
+        std::cerr << "previrt annotate: " << e.what() << "\n";
+        return kExitInput;
+    }
+    for (const std::string& n : result.notes) std::cerr << "note: " << n << "\n";
+    for (const std::string& e : result.errors) std::cerr << "error: " << e << "\n";
+
+    std::string text = result.annotations.serialize();
+    if (out_path.empty()) {
+        std::cout << text;
+    } else {
+        std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+        out << text;
+        if (!out) {
+            std::cerr << "previrt annotate: " << out_path << ": cannot write\n";
+            return kExitInput;
+        }
+    }
+    std::cerr << result.annotations.size() << " site(s) annotated\n";
+    return result.errors.empty() ? kExitOk : kExitFindings;
+}
+
+}  // namespace previrt::cli

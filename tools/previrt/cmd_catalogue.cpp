@@ -1,0 +1,43 @@
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "afterburner/catalogue.h"
+#include "tools/previrt/commands.h"
+
+namespace previrt::cli {
+
+int cmd_catalogue(const Args& args) {
+    bool markdown = false;
+    for (const std::string& a : args) {
+        if (a == "--help" || a == "-h") {
+            std::cout << "usage: previrt catalogue [--markdown]\n"
+                         "Prints the table of sensitive instructions the afterburner pads and records, with\n"
+                         "each kind's site size and the reason it is sensitive. --markdown prints the table\n"
+                         "that docs/sensitive-instructions.md holds.\n";
+            return kExitOk;
+        }
+        if (a == "--markdown") markdown = true;
+        else {
+            std::cerr << "previrt catalogue: unknown option '" << a << "'\n";
+            return kExitUsage;
+        }
+    }
+    if (markdown) {
+        std::cout << "| kind | value | AT&T spellings | class | site bytes | why |\n"
+                     "| --- | --- | --- | --- | --- | --- |\n";
+    }
+    for (const afterburner::CatalogueEntry& e : afterburner::catalogue()) {
+        const char* cls = e.privilege == afterburner::Privilege::Privileged ? "privileged" : "unprivileged";
+        std::string spellings = e.att.empty() ? "(marked or profiled)" : std::string(e.att);
+        if (markdown)
+            std::cout << fmt::format("| {} | {} | {} | {} | {} | {} |\n", e.name, static_cast<unsigned>(e.kind),
+                                     spellings, cls, e.site_length, e.why);
+        else
+            std::cout << fmt::format("{:<18} {:>3}  {:<13} {:>2}  {}\n", e.name, static_cast<unsigned>(e.kind), cls,
+                                     e.site_length, spellings);
+    }
+    return kExitOk;
+}
+
+}  // namespace previrt::cli

@@ -20,7 +20,6 @@ void finish_record(const elf::File& file, Site& site) {
     abi::SiteRecord& r = site.record;
     const elf::Section& code = file.sections()[site.section];
     auto where = [&] { return describe_location(file, site.section, site.offset); };
-    if (code.type == elf::kShtNobits) throw FinishError(where() + ": site in a section without contents");
 
     InsnDecoder decoder(r.flags & abi::kSiteModeMask);
     auto bytes = code.data.subspan(site.offset, r.insn_length);

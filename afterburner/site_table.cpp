@@ -97,7 +97,7 @@ private:
             const elf::Section& code = file_.sections()[t.section];
             if (!site.is_code_mode() && (site.record.insn_length == 0 ||
                                          site.record.site_length < site.record.insn_length ||
-                                         t.offset + site.record.site_length > code.size))
+                                         t.offset + site.record.site_length > code.data.size()))
                 fail(index, pos, fmt::format("site {} has lengths {}/{} that do not fit in {}", site.number,
                                              site.record.insn_length, site.record.site_length, code.name));
             table_.sites.push_back(site);

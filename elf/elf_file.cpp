@@ -1,9 +1,11 @@
 #include "elf/elf_file.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 
 #include "elf/elf_internal.h"
 
@@ -22,23 +24,20 @@ std::string describe_section(size_t index, const std::string& name) {
 
 // For SHT_REL the field also holds the addend.
 unsigned field_width(uint16_t machine, uint32_t type) {
+    auto one_of = [type](std::initializer_list<uint32_t> types) {
+        return std::find(types.begin(), types.end(), type) != types.end();
+    };
     if (machine == kMachineX86_64) {
-        switch (type) {
-            case 0: case 5: return 0;    // NONE, COPY
-            case 12: case 13: return 2;  // 16, PC16
-            case 14: case 15: return 1;  // 8, PC8
-            case 1: case 6: case 7: case 8: case 16: case 17: case 18: case 24: case 25: case 27:
-            case 28: case 29: case 30: case 31: case 33: case 38: return 8;  // 64-bit fields
-            default: return 4;
-        }
-    }
-    if (machine == kMachine386) {
-        switch (type) {
-            case 0: case 5: return 0;    // NONE, COPY
-            case 20: case 21: return 2;  // 16, PC16
-            case 22: case 23: return 1;  // 8, PC8
-            default: return 4;
-        }
+        if (one_of({0, 5})) return 0;  // NONE, COPY
+        // 64, GLOB_DAT, JUMP_SLOT, RELATIVE, DTPMOD64, DTPOFF64, TPOFF64, PC64, GOTOFF64,
+        // GOT64, GOTPCREL64, GOTPC64, GOTPLT64, PLTOFF64, SIZE64, RELATIVE64
+        if (one_of({1, 6, 7, 8, 16, 17, 18, 24, 25, 27, 28, 29, 30, 31, 33, 38})) return 8;
+        if (one_of({12, 13})) return 2;  // 16, PC16
+        if (one_of({14, 15})) return 1;  // 8, PC8
+    } else if (machine == kMachine386) {
+        if (one_of({0, 5})) return 0;    // NONE, COPY
+        if (one_of({20, 21})) return 2;  // 16, PC16
+        if (one_of({22, 23})) return 1;  // 8, PC8
     }
     return 4;
 }
@@ -46,8 +45,8 @@ unsigned field_width(uint16_t machine, uint32_t type) {
 
 namespace {
 
-using detail::hex;
 using detail::describe_section;
+using detail::hex;
 using detail::Layout;
 using detail::read_le;
 using detail::read_word;
@@ -57,7 +56,6 @@ constexpr uint8_t kClass32 = 1, kClass64 = 2, kData2Lsb = 1, kVersionCurrent = 1
 
 std::string num(uint64_t value) { return std::to_string(value); }
 
-
 // Names are copied into std::string, and a hostile file can point thousands of
 // symbols at one long string. Real files hold far fewer name bytes than this, so
 // past it the file is rejected instead of growing memory without bound.
@@ -66,8 +64,9 @@ public:
     explicit NameBudget(uint64_t file_size) : left_(8 * file_size + (uint64_t{1} << 20)) {}
     void spend(uint64_t bytes, const std::string& what) {
         if (bytes > left_)
-            throw Error(what + ": the names of sections and symbols add up to far more bytes than "
-                               "the file holds (string table offsets reused many times)");
+            throw Error(what +
+                        ": the names of sections and symbols add up to far more bytes than "
+                        "the file holds (string table offsets reused many times)");
         left_ -= bytes;
     }
 
@@ -81,13 +80,12 @@ std::string string_at(std::span<const uint8_t> table, uint64_t offset, const std
     // The gABI allows an empty string table, in which offset 0 is the empty name.
     if (offset == 0 && table.empty()) return {};
     if (offset >= table.size())
-        throw Error(what + ": name offset " + hex(offset) + " lies outside the " +
-                    hex(table.size()) + "-byte " + table_desc);
+        throw Error(what + ": name offset " + hex(offset) + " lies outside the " + hex(table.size()) + "-byte " +
+                    table_desc);
     const auto* start = table.data() + offset;
     const auto* nul = static_cast<const uint8_t*>(std::memchr(start, 0, table.size() - offset));
     if (nul == nullptr)
-        throw Error(what + ": name at offset " + hex(offset) + " of the " + table_desc +
-                    " is not NUL-terminated");
+        throw Error(what + ": name at offset " + hex(offset) + " of the " + table_desc + " is not NUL-terminated");
     budget.spend(static_cast<uint64_t>(nul - start), what);
     return std::string(reinterpret_cast<const char*>(start), static_cast<size_t>(nul - start));
 }
@@ -102,30 +100,31 @@ struct Header {
 Header read_header(std::span<const uint8_t> b) {
     if (b.empty()) throw Error("empty file");
     if (b.size() < 16)
-        throw Error("truncated ELF identification: the file is " + num(b.size()) +
-                    " bytes, 16 are needed");
+        throw Error("truncated ELF identification: the file is " + num(b.size()) + " bytes, 16 are needed");
     if (std::memcmp(b.data(), kMagic, sizeof kMagic) != 0)
         throw Error("not an ELF file: bad magic bytes (expected 7f 45 4c 46)");
     if (b[4] != kClass32 && b[4] != kClass64)
         throw Error("unsupported ELF class " + num(b[4]) + " (1 is ELF32, 2 is ELF64)");
     if (b[5] != kData2Lsb)
-        throw Error("unsupported data encoding " + num(b[5]) +
-                    ": only little-endian (1) files are supported");
-    if (b[6] != kVersionCurrent)
-        throw Error("unsupported ELF identification version " + num(b[6]));
+        throw Error("unsupported data encoding " + num(b[5]) + ": only little-endian (1) files are supported");
+    if (b[6] != kVersionCurrent) throw Error("unsupported ELF identification version " + num(b[6]));
 
     const Layout& L = Layout::of(b[4] == kClass64);
     const char* cls = L.is64 ? "ELF64" : "ELF32";
     if (b.size() < L.ehdr_size)
-        throw Error("truncated ELF header: the file is " + num(b.size()) + " bytes, the " + cls +
-                    " header needs " + num(L.ehdr_size));
-    Header h{&L, read_le<uint16_t>(b, 16), read_le<uint16_t>(b, 18), read_word(b, L.e_entry, L.is64),
-             read_word(b, L.e_shoff, L.is64), 0, 0};
+        throw Error("truncated ELF header: the file is " + num(b.size()) + " bytes, the " + cls + " header needs " +
+                    num(L.ehdr_size));
+    Header h{&L,
+             read_le<uint16_t>(b, 16),
+             read_le<uint16_t>(b, 18),
+             read_word(b, L.e_entry, L.is64),
+             read_word(b, L.e_shoff, L.is64),
+             0,
+             0};
     if (uint32_t version = read_le<uint32_t>(b, 20); version != kVersionCurrent)
         throw Error("unsupported ELF version " + num(version));
     if (uint16_t ehsize = read_le<uint16_t>(b, L.e_ehsize); ehsize != L.ehdr_size)
-        throw Error("e_ehsize is " + num(ehsize) + ", the " + cls + " header is " +
-                    num(L.ehdr_size) + " bytes");
+        throw Error("e_ehsize is " + num(ehsize) + ", the " + cls + " header is " + num(L.ehdr_size) + " bytes");
 
     uint64_t phnum = read_le<uint16_t>(b, L.e_phnum);
     if (phnum != 0) {
@@ -134,37 +133,33 @@ Header read_header(std::span<const uint8_t> b) {
             throw Error("e_phentsize is " + num(phentsize) + ", expected " + num(L.phdr_size));
         uint64_t phoff = read_word(b, L.e_phoff, L.is64);
         if (phoff > b.size() || (b.size() - phoff) / L.phdr_size < phnum)
-            throw Error("program header table at offset " + hex(phoff) + " (" + num(phnum) +
-                        " entries of " + num(L.phdr_size) + " bytes) lies outside the " +
-                        hex(b.size()) + "-byte file");
+            throw Error("program header table at offset " + hex(phoff) + " (" + num(phnum) + " entries of " +
+                        num(L.phdr_size) + " bytes) lies outside the " + hex(b.size()) + "-byte file");
     }
 
     uint64_t shnum = read_le<uint16_t>(b, L.e_shnum);
     uint32_t shstrndx = read_le<uint16_t>(b, L.e_shstrndx);
     if (h.shoff == 0) {
-        if (shnum != 0)
-            throw Error("e_shnum is " + num(shnum) + " but e_shoff is 0 (no section header table)");
+        if (shnum != 0) throw Error("e_shnum is " + num(shnum) + " but e_shoff is 0 (no section header table)");
         return h;
     }
     if (uint16_t shentsize = read_le<uint16_t>(b, L.e_shentsize); shentsize != L.shdr_size)
         throw Error("e_shentsize is " + num(shentsize) + ", expected " + num(L.shdr_size));
     if (h.shoff > b.size() || b.size() - h.shoff < L.shdr_size)
-        throw Error("section header table at offset " + hex(h.shoff) + " lies outside the " +
-                    hex(b.size()) + "-byte file");
+        throw Error("section header table at offset " + hex(h.shoff) + " lies outside the " + hex(b.size()) +
+                    "-byte file");
     // Extended numbering: section 0 holds counts that do not fit the ELF header.
     if (shnum == 0) shnum = read_word(b, h.shoff + L.sh_size, L.is64);
     if (shstrndx == detail::kShnXindex) shstrndx = read_le<uint32_t>(b, h.shoff + L.sh_link);
     if ((b.size() - h.shoff) / L.shdr_size < shnum)
-        throw Error("section header table at offset " + hex(h.shoff) + " (" + num(shnum) +
-                    " entries of " + num(L.shdr_size) + " bytes) lies outside the " +
-                    hex(b.size()) + "-byte file");
+        throw Error("section header table at offset " + hex(h.shoff) + " (" + num(shnum) + " entries of " +
+                    num(L.shdr_size) + " bytes) lies outside the " + hex(b.size()) + "-byte file");
     h.shnum = shnum;
     h.shstrndx = shstrndx;
     return h;
 }
 
-std::vector<Section> read_sections(std::span<const uint8_t> b, const Header& h,
-                                   NameBudget& budget) {
+std::vector<Section> read_sections(std::span<const uint8_t> b, const Header& h, NameBudget& budget) {
     const Layout& L = *h.layout;
     std::vector<Section> sections(h.shnum);  // count checked against the file size
     std::vector<uint32_t> name_offsets(h.shnum);
@@ -188,52 +183,49 @@ std::vector<Section> read_sections(std::span<const uint8_t> b, const Header& h,
     std::span<const uint8_t> names;
     if (h.shstrndx != kShnUndef) {
         if (h.shstrndx >= h.shnum)
-            throw Error("e_shstrndx " + num(h.shstrndx) + " is not a valid section index (the file "
-                        "has " + num(h.shnum) + " sections)");
+            throw Error("e_shstrndx " + num(h.shstrndx) +
+                        " is not a valid section index (the file "
+                        "has " +
+                        num(h.shnum) + " sections)");
         const Section& table = sections[h.shstrndx];
         if (table.type != kShtStrtab)
-            throw Error("section name table (section " + num(h.shstrndx) + ") has type " +
-                        num(table.type) + ", not SHT_STRTAB");
+            throw Error("section name table (section " + num(h.shstrndx) + ") has type " + num(table.type) +
+                        ", not SHT_STRTAB");
         if (table.size > b.size() || table.offset > b.size() - table.size)
-            throw Error("section name table (section " + num(h.shstrndx) + "): data at offset " +
-                        hex(table.offset) + "+" + hex(table.size) + " lies outside the " +
-                        hex(b.size()) + "-byte file");
+            throw Error("section name table (section " + num(h.shstrndx) + "): data at offset " + hex(table.offset) +
+                        "+" + hex(table.size) + " lies outside the " + hex(b.size()) + "-byte file");
         names = b.subspan(table.offset, table.size);
     }
     for (size_t i = 0; i < h.shnum; ++i) {
         if (h.shstrndx == kShnUndef && name_offsets[i] != 0)
             throw Error("section " + num(i) + ": name offset " + hex(name_offsets[i]) +
                         " but the file has no section name table (e_shstrndx is 0)");
-        sections[i].name = string_at(names, name_offsets[i], "section " + num(i),
-                                     "section name table", budget);
+        sections[i].name = string_at(names, name_offsets[i], "section " + num(i), "section name table", budget);
     }
 
     for (size_t i = 0; i < h.shnum; ++i) {
         Section& s = sections[i];
         if (s.type == kShtNull || s.type == kShtNobits) continue;
         if (s.size > b.size() || s.offset > b.size() - s.size)
-            throw Error(describe_section(i, s.name) + ": data at offset " + hex(s.offset) + "+" +
-                        hex(s.size) + " lies outside the " + hex(b.size()) + "-byte file");
+            throw Error(describe_section(i, s.name) + ": data at offset " + hex(s.offset) + "+" + hex(s.size) +
+                        " lies outside the " + hex(b.size()) + "-byte file");
         s.data = b.subspan(s.offset, s.size);
     }
     return sections;
 }
 
-std::vector<Symbol> read_symbols(const Layout& L, const std::vector<Section>& sections,
-                                 NameBudget& budget) {
+std::vector<Symbol> read_symbols(const Layout& L, const std::vector<Section>& sections, NameBudget& budget) {
     size_t index = 0;
     while (index < sections.size() && sections[index].type != kShtSymtab) ++index;
     if (index == sections.size()) return {};
     const Section& symtab = sections[index];
     const std::string what = describe_section(index, symtab.name);
     if (symtab.entsize != L.sym_size)
-        throw Error(what + ": entry size " + num(symtab.entsize) + ", expected " +
-                    num(L.sym_size));
+        throw Error(what + ": entry size " + num(symtab.entsize) + ", expected " + num(L.sym_size));
     if (symtab.size % L.sym_size != 0)
-        throw Error(what + ": size " + hex(symtab.size) + " is not a multiple of the " +
-                    num(L.sym_size) + "-byte entry");
-    if (symtab.link == 0 || symtab.link >= sections.size() ||
-        sections[symtab.link].type != kShtStrtab)
+        throw Error(what + ": size " + hex(symtab.size) + " is not a multiple of the " + num(L.sym_size) +
+                    "-byte entry");
+    if (symtab.link == 0 || symtab.link >= sections.size() || sections[symtab.link].type != kShtStrtab)
         throw Error(what + ": sh_link " + num(symtab.link) + " is not a string table section");
     const Section& strtab = sections[symtab.link];
     const std::string strtab_desc = "string table (" + describe_section(symtab.link, strtab.name) + ")";
@@ -248,27 +240,37 @@ std::vector<Symbol> read_symbols(const Layout& L, const std::vector<Section>& se
         sym.type = info & 0xf;
         sym.bind = info >> 4;
         sym.shndx = read_le<uint16_t>(symtab.data, base + L.st_shndx);
-        sym.name = string_at(strtab.data, read_le<uint32_t>(symtab.data, base), "symbol " + num(j),
-                             strtab_desc, budget);
+        sym.name =
+            string_at(strtab.data, read_le<uint32_t>(symtab.data, base), "symbol " + num(j), strtab_desc, budget);
     }
     return symbols;
 }
 
 int64_t read_signed(std::span<const uint8_t> data, uint64_t offset, unsigned width) {
     switch (width) {
-        case 1: return static_cast<int8_t>(read_le<uint8_t>(data, offset));
-        case 2: return static_cast<int16_t>(read_le<uint16_t>(data, offset));
-        case 4: return static_cast<int32_t>(read_le<uint32_t>(data, offset));
-        case 8: return static_cast<int64_t>(read_le<uint64_t>(data, offset));
-        default: return 0;
+        case 1:
+            return static_cast<int8_t>(read_le<uint8_t>(data, offset));
+        case 2:
+            return static_cast<int16_t>(read_le<uint16_t>(data, offset));
+        case 4:
+            return static_cast<int32_t>(read_le<uint32_t>(data, offset));
+        case 8:
+            return static_cast<int64_t>(read_le<uint64_t>(data, offset));
+        default:
+            return 0;
     }
 }
 
 }  // namespace
 
 File::File(const File& other)
-    : bytes_(other.bytes_), is64_(other.is64_), type_(other.type_), machine_(other.machine_),
-      entry_(other.entry_), sections_(other.sections_), symbols_(other.symbols_) {
+    : bytes_(other.bytes_),
+      is64_(other.is64_),
+      type_(other.type_),
+      machine_(other.machine_),
+      entry_(other.entry_),
+      sections_(other.sections_),
+      symbols_(other.symbols_) {
     rebase_sections(other);
 }
 
@@ -284,8 +286,8 @@ File& File::operator=(const File& other) {
 void File::rebase_sections(const File& other) {
     for (Section& s : sections_)
         if (!s.data.empty())
-            s.data = std::span<const uint8_t>(bytes_).subspan(
-                static_cast<size_t>(s.data.data() - other.bytes_.data()), s.data.size());
+            s.data = std::span<const uint8_t>(bytes_).subspan(static_cast<size_t>(s.data.data() - other.bytes_.data()),
+                                                              s.data.size());
 }
 
 File File::parse(std::vector<uint8_t> bytes) {
@@ -326,8 +328,7 @@ std::optional<size_t> File::find_section(std::string_view name) const {
 
 std::vector<Relocation> File::relocations_for(size_t index) const {
     if (index >= sections_.size())
-        throw Error("relocations_for: no section " + num(index) + " (the file has " +
-                    num(sections_.size()) + ")");
+        throw Error("relocations_for: no section " + num(index) + " (the file has " + num(sections_.size()) + ")");
     const Section& target = sections_[index];
     const Layout& L = Layout::of(is64_);
     std::vector<Relocation> result;
@@ -343,11 +344,10 @@ std::vector<Relocation> File::relocations_for(size_t index) const {
 
         const bool rela = rs.type == kShtRela;
         const uint64_t entsize = rela ? L.rela_size : L.rel_size;
-        if (rs.entsize != entsize)
-            throw Error(what + ": entry size " + num(rs.entsize) + ", expected " + num(entsize));
+        if (rs.entsize != entsize) throw Error(what + ": entry size " + num(rs.entsize) + ", expected " + num(entsize));
         if (rs.data.size() % entsize != 0)
-            throw Error(what + ": size " + hex(rs.data.size()) + " is not a multiple of the " +
-                        num(entsize) + "-byte entry");
+            throw Error(what + ": size " + hex(rs.data.size()) + " is not a multiple of the " + num(entsize) +
+                        "-byte entry");
         result.reserve(result.size() + rs.data.size() / entsize);  // data lies inside the file
         for (uint64_t k = 0; k < rs.data.size() / entsize; ++k) {
             const uint64_t base = k * entsize;
@@ -369,9 +369,8 @@ std::vector<Relocation> File::relocations_for(size_t index) const {
                 throw Error(entry + ": offset " + hex(rel.offset) + " lies outside " +
                             describe_section(index, target.name) + " of " + hex(target.size) + " bytes");
             if (rel.symbol >= symbols_.size())
-                throw Error(entry + ": symbol index " + num(rel.symbol) +
-                            " is out of range (the symbol table has " + num(symbols_.size()) +
-                            " entries)");
+                throw Error(entry + ": symbol index " + num(rel.symbol) + " is out of range (the symbol table has " +
+                            num(symbols_.size()) + " entries)");
             if (rela) {
                 rel.addend = is64_ ? static_cast<int64_t>(read_le<uint64_t>(rs.data, base + 16))
                                    : static_cast<int32_t>(read_le<uint32_t>(rs.data, base + 8));
@@ -395,17 +394,13 @@ std::string File::symbolize(uint64_t addr) const {
     // Among symbols at one address, a typed global one is the better name.
     auto better = [](const Candidate& a, const Candidate& best) {
         if (best.symbol == nullptr || a.start != best.start) return best.symbol == nullptr || a.start > best.start;
-        auto rank = [](const Symbol& s) {
-            return (s.type != kSttNotype ? 2 : 0) + (s.bind != 0 ? 1 : 0);
-        };
+        auto rank = [](const Symbol& s) { return (s.type != kSttNotype ? 2 : 0) + (s.bind != 0 ? 1 : 0); };
         return rank(*a.symbol) > rank(*best.symbol);
     };
     Candidate containing, preceding;
     for (const Symbol& s : symbols_) {
-        if (s.name.empty() || (s.type != kSttFunc && s.type != kSttObject && s.type != kSttNotype))
-            continue;
-        if (s.shndx == kShnUndef || s.shndx >= detail::kShnLoreserve || s.shndx >= sections_.size())
-            continue;
+        if (s.name.empty() || (s.type != kSttFunc && s.type != kSttObject && s.type != kSttNotype)) continue;
+        if (s.shndx == kShnUndef || s.shndx >= detail::kShnLoreserve || s.shndx >= sections_.size()) continue;
         const Section& sec = sections_[s.shndx];
         if ((sec.flags & kShfAlloc) == 0 || addr < sec.addr || addr - sec.addr >= sec.size) continue;
         // Symbol values are section offsets in relocatable files and addresses elsewhere.

@@ -16,7 +16,7 @@
 
 namespace previrt::elf::detail {
 
-std::string hex(uint64_t value);  // "0x1f"
+std::string hex(uint64_t value);                                      // "0x1f"
 std::string describe_section(size_t index, const std::string& name);  // "section 3 (.text)"
 
 // Width of the field a relocation of `type` patches (0 for R_*_NONE and R_*_COPY).
@@ -42,8 +42,8 @@ template <typename T>
 T read_le(std::span<const uint8_t> bytes, uint64_t offset) {
     static_assert(std::is_integral_v<T>);
     if (offset > bytes.size() || bytes.size() - offset < sizeof(T))
-        throw Error("read of " + std::to_string(sizeof(T)) + " bytes at offset " + hex(offset) +
-                    " lies outside the " + hex(bytes.size()) + "-byte buffer");
+        throw Error("read of " + std::to_string(sizeof(T)) + " bytes at offset " + hex(offset) + " lies outside the " +
+                    hex(bytes.size()) + "-byte buffer");
     T value;
     std::memcpy(&value, bytes.data() + offset, sizeof(T));
     return byteswap_if_big(value);
@@ -53,8 +53,8 @@ template <typename T>
 void write_le(std::span<uint8_t> bytes, uint64_t offset, T value) {
     static_assert(std::is_integral_v<T>);
     if (offset > bytes.size() || bytes.size() - offset < sizeof(T))
-        throw Error("write of " + std::to_string(sizeof(T)) + " bytes at offset " + hex(offset) +
-                    " lies outside the " + hex(bytes.size()) + "-byte buffer");
+        throw Error("write of " + std::to_string(sizeof(T)) + " bytes at offset " + hex(offset) + " lies outside the " +
+                    hex(bytes.size()) + "-byte buffer");
     value = byteswap_if_big(value);
     std::memcpy(bytes.data() + offset, &value, sizeof(T));
 }
@@ -76,8 +76,7 @@ struct Layout {
     bool is64;
     uint64_t ehdr_size, phdr_size, shdr_size, sym_size, rel_size, rela_size;
     // ELF header.
-    uint64_t e_entry, e_phoff, e_shoff, e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum,
-        e_shstrndx;
+    uint64_t e_entry, e_phoff, e_shoff, e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
     // Section header.
     uint64_t sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info, sh_addralign, sh_entsize;
     // Symbol.
@@ -87,17 +86,27 @@ struct Layout {
     uint64_t word_size() const { return is64 ? 8 : 4; }
 };
 
+// clang-format off
 inline const Layout& Layout::of(bool is64) {
-    static constexpr Layout k64{true, 64, 56, 64, 24, 16, 24,
-                                24, 32, 40, 52, 54, 56, 58, 60, 62,
-                                8, 16, 24, 32, 40, 44, 48, 56,
-                                8, 16, 4, 6};
-    static constexpr Layout k32{false, 52, 32, 40, 16, 8, 12,
-                                24, 28, 32, 40, 42, 44, 46, 48, 50,
-                                8, 12, 16, 20, 24, 28, 32, 36,
-                                4, 8, 12, 14};
+    static constexpr Layout k64{
+        .is64 = true, .ehdr_size = 64, .phdr_size = 56, .shdr_size = 64, .sym_size = 24,
+        .rel_size = 16, .rela_size = 24,
+        .e_entry = 24, .e_phoff = 32, .e_shoff = 40, .e_ehsize = 52, .e_phentsize = 54,
+        .e_phnum = 56, .e_shentsize = 58, .e_shnum = 60, .e_shstrndx = 62,
+        .sh_flags = 8, .sh_addr = 16, .sh_offset = 24, .sh_size = 32, .sh_link = 40,
+        .sh_info = 44, .sh_addralign = 48, .sh_entsize = 56,
+        .st_value = 8, .st_size = 16, .st_info = 4, .st_shndx = 6};
+    static constexpr Layout k32{
+        .is64 = false, .ehdr_size = 52, .phdr_size = 32, .shdr_size = 40, .sym_size = 16,
+        .rel_size = 8, .rela_size = 12,
+        .e_entry = 24, .e_phoff = 28, .e_shoff = 32, .e_ehsize = 40, .e_phentsize = 42,
+        .e_phnum = 44, .e_shentsize = 46, .e_shnum = 48, .e_shstrndx = 50,
+        .sh_flags = 8, .sh_addr = 12, .sh_offset = 16, .sh_size = 20, .sh_link = 24,
+        .sh_info = 28, .sh_addralign = 32, .sh_entsize = 36,
+        .st_value = 4, .st_size = 8, .st_info = 12, .st_shndx = 14};
     return is64 ? k64 : k32;
 }
+// clang-format on
 
 // Round `value` up to a multiple of `align` (any align >= 1); false on overflow.
 inline bool align_up(uint64_t value, uint64_t align, uint64_t& out) {

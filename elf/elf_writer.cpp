@@ -27,9 +27,7 @@ constexpr uint64_t kMaxPadding = uint64_t{64} << 20;
 
 std::string num(uint64_t value) { return std::to_string(value); }
 
-[[noreturn]] void fail(const std::string& message) {
-    throw Error("rewrite_relocatable: " + message);
-}
+[[noreturn]] void fail(const std::string& message) { throw Error("rewrite_relocatable: " + message); }
 
 // Copies of the sections whose entries get patched, made on first use.
 class Patched {
@@ -55,16 +53,13 @@ std::vector<const SectionEdit*> check_edits(const File& file, const std::vector<
     std::vector<const SectionEdit*> edit_of(sections.size(), nullptr);
     for (const SectionEdit& e : edits) {
         if (e.index == 0 || e.index >= sections.size())
-            fail("no section " + num(e.index) + " to edit (the file has " + num(sections.size()) +
-                 ")");
+            fail("no section " + num(e.index) + " to edit (the file has " + num(sections.size()) + ")");
         const Section& s = sections[e.index];
         const std::string what = describe_section(e.index, s.name);
-        if (s.type == kShtNull || s.type == kShtNobits)
-            fail(what + " has no file data to replace");
+        if (s.type == kShtNull || s.type == kShtNobits) fail(what + " has no file data to replace");
         if (edit_of[e.index] != nullptr) fail(what + " is edited twice");
         if (e.shift > e.contents.size())
-            fail(what + ": shift " + hex(e.shift) + " exceeds the " + hex(e.contents.size()) +
-                 "-byte new contents");
+            fail(what + ": shift " + hex(e.shift) + " exceeds the " + hex(e.contents.size()) + "-byte new contents");
         if (e.addralign > 1 && !std::has_single_bit(e.addralign))
             fail(what + ": alignment " + hex(e.addralign) + " is not a power of two");
         edit_of[e.index] = &e;
@@ -74,8 +69,7 @@ std::vector<const SectionEdit*> check_edits(const File& file, const std::vector<
 
 // Moves the relocations that apply to each edited section by its shift, and checks
 // that they land inside its new contents.
-void shift_relocations(const File& file, const std::vector<const SectionEdit*>& edit_of,
-                       Patched& patched) {
+void shift_relocations(const File& file, const std::vector<const SectionEdit*>& edit_of, Patched& patched) {
     const auto& sections = file.sections();
     const Layout& L = Layout::of(file.is64());
     for (size_t r = 0; r < sections.size(); ++r) {
@@ -86,11 +80,9 @@ void shift_relocations(const File& file, const std::vector<const SectionEdit*>& 
         const SectionEdit& e = *edit_of[rs.info];
         const std::string what = describe_section(r, rs.name);
         const uint64_t entsize = rs.type == kShtRela ? L.rela_size : L.rel_size;
-        if (rs.entsize != entsize)
-            fail(what + ": entry size " + num(rs.entsize) + ", expected " + num(entsize));
+        if (rs.entsize != entsize) fail(what + ": entry size " + num(rs.entsize) + ", expected " + num(entsize));
         if (rs.data.size() % entsize != 0)
-            fail(what + ": size " + hex(rs.data.size()) + " is not a multiple of the " +
-                 num(entsize) + "-byte entry");
+            fail(what + ": size " + hex(rs.data.size()) + " is not a multiple of the " + num(entsize) + "-byte entry");
         for (uint64_t base = 0; base < rs.data.size(); base += entsize) {
             const uint64_t offset = read_word(rs.data, base, file.is64());
             const uint64_t info = read_word(rs.data, base + L.word_size(), file.is64());
@@ -99,9 +91,8 @@ void shift_relocations(const File& file, const std::vector<const SectionEdit*>& 
             uint64_t moved = 0;
             if (__builtin_add_overflow(offset, e.shift, &moved) || moved > e.contents.size() ||
                 e.contents.size() - moved < width)
-                fail("relocation " + num(base / entsize) + " in " + what + ": offset " +
-                     hex(offset) + " moved by " + hex(e.shift) + " lies outside the " +
-                     hex(e.contents.size()) + "-byte new contents of " +
+                fail("relocation " + num(base / entsize) + " in " + what + ": offset " + hex(offset) + " moved by " +
+                     hex(e.shift) + " lies outside the " + hex(e.contents.size()) + "-byte new contents of " +
                      describe_section(rs.info, sections[rs.info].name));
             if (e.shift != 0) write_word(patched.get(r), base, file.is64(), moved);
         }
@@ -110,12 +101,11 @@ void shift_relocations(const File& file, const std::vector<const SectionEdit*>& 
 
 // Moves the symbols defined in each shifted section, except the section symbol,
 // which names the section's start wherever it is.
-void shift_symbols(const File& file, const std::vector<const SectionEdit*>& edit_of,
-                   Patched& patched) {
+void shift_symbols(const File& file, const std::vector<const SectionEdit*>& edit_of, Patched& patched) {
     const auto& sections = file.sections();
     const Layout& L = Layout::of(file.is64());
-    const auto symtab = std::find_if(sections.begin(), sections.end(),
-                                     [](const Section& s) { return s.type == kShtSymtab; });
+    const auto symtab =
+        std::find_if(sections.begin(), sections.end(), [](const Section& s) { return s.type == kShtSymtab; });
     if (symtab == sections.end()) return;
     const auto index = static_cast<size_t>(symtab - sections.begin());
     if (edit_of[index] != nullptr) return;  // replaced by the caller, used as given
@@ -131,15 +121,13 @@ void shift_symbols(const File& file, const std::vector<const SectionEdit*>& edit
             shndx = read_le<uint32_t>(xindex, j * 4);
         else if (shndx >= detail::kShnLoreserve)
             continue;  // SHN_ABS, SHN_COMMON and the like
-        if (shndx >= sections.size() || edit_of[shndx] == nullptr || edit_of[shndx]->shift == 0)
-            continue;
+        if (shndx >= sections.size() || edit_of[shndx] == nullptr || edit_of[shndx]->shift == 0) continue;
         if ((read_le<uint8_t>(symtab->data, base + L.st_info) & 0xf) == kSttSection) continue;
         const uint64_t value = read_word(symtab->data, base + L.st_value, file.is64());
         uint64_t moved = 0;
-        if (__builtin_add_overflow(value, edit_of[shndx]->shift, &moved) ||
-            (!file.is64() && moved > UINT32_MAX))
-            fail("symbol " + num(j) + " (" + file.symbols()[j].name + "): value " + hex(value) +
-                 " cannot move by " + hex(edit_of[shndx]->shift));
+        if (__builtin_add_overflow(value, edit_of[shndx]->shift, &moved) || (!file.is64() && moved > UINT32_MAX))
+            fail("symbol " + num(j) + " (" + file.symbols()[j].name + "): value " + hex(value) + " cannot move by " +
+                 hex(edit_of[shndx]->shift));
         write_word(patched.get(index), base + L.st_value, file.is64(), moved);
     }
 }
@@ -170,12 +158,11 @@ std::vector<uint8_t> rewrite_relocatable(const File& file, const std::vector<Sec
         const Section& s = sections[i];
         if (s.type == kShtNull) continue;
         const SectionEdit* e = edit_of[i];
-        const uint64_t align = e != nullptr && e->addralign != 0 ? e->addralign
-                                                                 : std::max<uint64_t>(1, s.addralign);
+        const uint64_t align = e != nullptr && e->addralign != 0 ? e->addralign : std::max<uint64_t>(1, s.addralign);
         uint64_t at = 0;
         if (!detail::align_up(pos, align, at) || (s.type != kShtNobits && at - pos > kMaxPadding - padding))
-            fail(describe_section(i, s.name) + ": alignment " + hex(align) +
-                 " needs more padding than the " + hex(kMaxPadding) + "-byte limit");
+            fail(describe_section(i, s.name) + ": alignment " + hex(align) + " needs more padding than the " +
+                 hex(kMaxPadding) + "-byte limit");
         placed[i].offset = at;
         if (s.type == kShtNobits) continue;  // takes no room in the file
         padding += at - pos;

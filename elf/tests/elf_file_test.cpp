@@ -76,8 +76,7 @@ void check_object(const File& f, bool is64) {
     EXPECT_EQ(f.sections()[section(f, ".data")].size, is64 ? 8u : 4u);
     EXPECT_EQ(f.sections()[section(f, ".bss")].type, kShtNobits);
     EXPECT_TRUE(f.sections()[section(f, ".bss")].data.empty());
-    EXPECT_EQ(f.sections()[section(f, is64 ? ".rela.text" : ".rel.text")].type,
-              is64 ? kShtRela : kShtRel);
+    EXPECT_EQ(f.sections()[section(f, is64 ? ".rela.text" : ".rel.text")].type, is64 ? kShtRela : kShtRel);
     EXPECT_EQ(f.sections()[section(f, ".symtab")].type, kShtSymtab);
 
     ASSERT_FALSE(f.symbols().empty());
@@ -170,8 +169,8 @@ TEST(ElfFile, LinkedExecutables) {
     for (bool is64 : {true, false}) {
         const auto obj = dir.assemble(is64 ? "a64" : "a32", source(is64), is64 ? "--64" : "--32");
         const auto exe = dir / (is64 ? "a64" : "a32");
-        check_run(std::string("ld -q -e func_a ") + (is64 ? "-m elf_x86_64" : "-m elf_i386") +
-                  " -o " + quote(exe) + " " + quote(obj));
+        check_run(std::string("ld -q -e func_a ") + (is64 ? "-m elf_x86_64" : "-m elf_i386") + " -o " + quote(exe) +
+                  " " + quote(obj));
         SCOPED_TRACE(is64 ? "ELF64" : "ELF32");
         check_executable(File::load(exe.string()), is64);
     }
@@ -202,8 +201,7 @@ TEST(ElfFile, CopyOwnsItsBytes) {
     EXPECT_EQ(text.data.data(), copy.bytes().data() + text.offset);
     EXPECT_EQ(text.data[0], 0x90);
     File moved = std::move(copy);
-    EXPECT_EQ(moved.sections()[section(moved, ".text")].data.data(),
-              moved.bytes().data() + text.offset);
+    EXPECT_EQ(moved.sections()[section(moved, ".text")].data.data(), moved.bytes().data() + text.offset);
 }
 
 TEST(ElfFile, LoadNamesThePath) {
@@ -321,8 +319,9 @@ TEST_F(ElfFileErrors, SectionDataPastEnd) {
     auto b = bytes_;
     const size_t text = index(".text");
     put<uint64_t>(b, shdr(text) + 24, 0x100000);
-    expect_error(b, "section " + std::to_string(text) + " (.text): data at offset 0x100000+0xe lies "
-                    "outside the");
+    expect_error(b, "section " + std::to_string(text) +
+                        " (.text): data at offset 0x100000+0xe lies "
+                        "outside the");
     b = bytes_;
     put<uint64_t>(b, shdr(text) + 32, ~uint64_t{0});  // offset + size overflows
     expect_error(b, "(.text): data at offset");

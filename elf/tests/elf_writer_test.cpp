@@ -52,8 +52,7 @@ _start:
     ret
 )";
 
-const std::vector<uint8_t> kInserted = {0x50, 0x52, 0x56, 0x53, 1, 0, 16, 0,
-                                        4,    0,    0,    0,    3, 0, 0,  0};
+const std::vector<uint8_t> kInserted = {0x50, 0x52, 0x56, 0x53, 1, 0, 16, 0, 4, 0, 0, 0, 3, 0, 0, 0};
 
 uint64_t address_of(const File& f, const std::string& name) {
     for (const Symbol& s : f.symbols())
@@ -73,8 +72,7 @@ std::filesystem::path insert_header(const std::filesystem::path& object) {
     const File f = File::load(object.string());
     const size_t sites = f.find_section("previrt_sites").value();
     SectionEdit edit{sites, kInserted, 16, 8};
-    edit.contents.insert(edit.contents.end(), f.sections()[sites].data.begin(),
-                         f.sections()[sites].data.end());
+    edit.contents.insert(edit.contents.end(), f.sections()[sites].data.begin(), f.sections()[sites].data.end());
     auto out = object;
     out.replace_extension(".rewritten.o");
     test::write_bytes(out, rewrite_relocatable(f, {edit}));
@@ -102,8 +100,8 @@ void check_rewritten_object(const File& before, const File& after) {
         EXPECT_EQ(a.info, b.info);
         if (i == sites) continue;
         EXPECT_EQ(a.size, b.size) << a.name;
-        EXPECT_TRUE(std::equal(a.data.begin(), a.data.end(), b.data.begin(), b.data.end()) ||
-                    a.type == kShtRel || a.type == kShtRela || a.type == kShtSymtab)
+        EXPECT_TRUE(std::equal(a.data.begin(), a.data.end(), b.data.begin(), b.data.end()) || a.type == kShtRel ||
+                    a.type == kShtRela || a.type == kShtSymtab)
             << a.name;
         if (a.type != kShtNull && a.type != kShtNobits) {
             EXPECT_EQ(b.offset % std::max<uint64_t>(1, b.addralign), 0u) << b.name;
@@ -142,8 +140,8 @@ void check_sites(bool is64) {
     expect_tools_accept(rewritten);
 
     const auto exe = dir / "sites";
-    check_run(std::string("ld ") + (is64 ? "-m elf_x86_64" : "-m elf_i386") + " -o " + quote(exe) +
-              " " + quote(rewritten));
+    check_run(std::string("ld ") + (is64 ? "-m elf_x86_64" : "-m elf_i386") + " -o " + quote(exe) + " " +
+              quote(rewritten));
     expect_tools_accept(exe);
     const File linked = File::load(exe.string());
     const Section& sites = linked.sections()[linked.find_section("previrt_sites").value()];
@@ -173,7 +171,8 @@ f:  ret
     .size f, .-f
     .section previrt_sites,"a?",@progbits
     .long f - .
-)", "--64");
+)",
+                                    "--64");
     const auto rewritten = insert_header(obj);
     const File before = File::load(obj.string());
     const File after = File::load(rewritten.string());
@@ -229,8 +228,7 @@ TEST(RewriteRelocatable, RejectsBadInput) {
     const auto obj = dir.assemble("sites", kSitesSource, "--64");
     const File f = File::load(obj.string());
     const size_t sites = f.find_section("previrt_sites").value();
-    auto expect_error = [&](const File& file, const std::vector<SectionEdit>& edits,
-                            const std::string& what) {
+    auto expect_error = [&](const File& file, const std::vector<SectionEdit>& edits, const std::string& what) {
         try {
             rewrite_relocatable(file, edits);
             ADD_FAILURE() << "no error, expected one mentioning \"" << what << "\"";

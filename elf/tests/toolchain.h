@@ -34,8 +34,7 @@ inline CommandResult run(const std::string& command) {
 inline std::string check_run(const std::string& command) {
     CommandResult r = run(command);
     if (r.status != 0)
-        throw std::runtime_error("command failed (" + std::to_string(r.status) + "): " + command +
-                                 "\n" + r.output);
+        throw std::runtime_error("command failed (" + std::to_string(r.status) + "): " + command + "\n" + r.output);
     return r.output;
 }
 

@@ -91,10 +91,11 @@ std::string string_at(std::span<const uint8_t> table, uint64_t offset, const std
 }
 
 struct Header {
-    const Layout* layout;
-    uint16_t type, machine;
-    uint64_t entry, shoff, shnum;  // shnum after extended numbering
-    uint32_t shstrndx;
+    const Layout* layout = nullptr;
+    uint16_t type = 0, machine = 0;
+    uint64_t entry = 0, shoff = 0;
+    uint64_t shnum = 0;  // after extended numbering
+    uint32_t shstrndx = 0;
 };
 
 Header read_header(std::span<const uint8_t> b) {
@@ -114,13 +115,11 @@ Header read_header(std::span<const uint8_t> b) {
     if (b.size() < L.ehdr_size)
         throw Error("truncated ELF header: the file is " + num(b.size()) + " bytes, the " + cls + " header needs " +
                     num(L.ehdr_size));
-    Header h{&L,
-             read_le<uint16_t>(b, 16),
-             read_le<uint16_t>(b, 18),
-             read_word(b, L.e_entry, L.is64),
-             read_word(b, L.e_shoff, L.is64),
-             0,
-             0};
+    Header h{.layout = &L,
+             .type = read_le<uint16_t>(b, 16),
+             .machine = read_le<uint16_t>(b, 18),
+             .entry = read_word(b, L.e_entry, L.is64),
+             .shoff = read_word(b, L.e_shoff, L.is64)};
     if (uint32_t version = read_le<uint32_t>(b, 20); version != kVersionCurrent)
         throw Error("unsupported ELF version " + num(version));
     if (uint16_t ehsize = read_le<uint16_t>(b, L.e_ehsize); ehsize != L.ehdr_size)
@@ -183,9 +182,7 @@ std::vector<Section> read_sections(std::span<const uint8_t> b, const Header& h, 
     std::span<const uint8_t> names;
     if (h.shstrndx != kShnUndef) {
         if (h.shstrndx >= h.shnum)
-            throw Error("e_shstrndx " + num(h.shstrndx) +
-                        " is not a valid section index (the file "
-                        "has " +
+            throw Error("e_shstrndx " + num(h.shstrndx) + " is not a valid section index (the file has " +
                         num(h.shnum) + " sections)");
         const Section& table = sections[h.shstrndx];
         if (table.type != kShtStrtab)
@@ -351,7 +348,7 @@ std::vector<Relocation> File::relocations_for(size_t index) const {
         result.reserve(result.size() + rs.data.size() / entsize);  // data lies inside the file
         for (uint64_t k = 0; k < rs.data.size() / entsize; ++k) {
             const uint64_t base = k * entsize;
-            const std::string entry = "relocation " + num(k) + " in " + what;
+            auto entry = [&] { return "relocation " + num(k) + " in " + what; };
             Relocation rel;
             rel.offset = read_word(rs.data, base, is64_);
             const uint64_t info = read_word(rs.data, base + L.word_size(), is64_);
@@ -360,23 +357,23 @@ std::vector<Relocation> File::relocations_for(size_t index) const {
             if (type_ != kTypeRel) {
                 // Outside relocatable files r_offset is an address.
                 if (rel.offset < target.addr)
-                    throw Error(entry + ": address " + hex(rel.offset) + " lies before " +
+                    throw Error(entry() + ": address " + hex(rel.offset) + " lies before " +
                                 describe_section(index, target.name) + " at " + hex(target.addr));
                 rel.offset -= target.addr;
             }
             const unsigned width = detail::field_width(machine_, rel.type);
             if (rel.offset > target.size || target.size - rel.offset < width)
-                throw Error(entry + ": offset " + hex(rel.offset) + " lies outside " +
+                throw Error(entry() + ": offset " + hex(rel.offset) + " lies outside " +
                             describe_section(index, target.name) + " of " + hex(target.size) + " bytes");
             if (rel.symbol >= symbols_.size())
-                throw Error(entry + ": symbol index " + num(rel.symbol) + " is out of range (the symbol table has " +
+                throw Error(entry() + ": symbol index " + num(rel.symbol) + " is out of range (the symbol table has " +
                             num(symbols_.size()) + " entries)");
             if (rela) {
                 rel.addend = is64_ ? static_cast<int64_t>(read_le<uint64_t>(rs.data, base + 16))
                                    : static_cast<int32_t>(read_le<uint32_t>(rs.data, base + 8));
             } else {
                 if (target.data.size() < target.size && width != 0)
-                    throw Error(entry + ": " + describe_section(index, target.name) +
+                    throw Error(entry() + ": " + describe_section(index, target.name) +
                                 " has no file data to read the addend from");
                 rel.addend = read_signed(target.data, rel.offset, width);
             }
@@ -393,7 +390,8 @@ std::string File::symbolize(uint64_t addr) const {
     };
     // Among symbols at one address, a typed global one is the better name.
     auto better = [](const Candidate& a, const Candidate& best) {
-        if (best.symbol == nullptr || a.start != best.start) return best.symbol == nullptr || a.start > best.start;
+        if (best.symbol == nullptr) return true;
+        if (a.start != best.start) return a.start > best.start;
         auto rank = [](const Symbol& s) { return (s.type != kSttNotype ? 2 : 0) + (s.bind != 0 ? 1 : 0); };
         return rank(*a.symbol) > rank(*best.symbol);
     };

@@ -50,7 +50,7 @@ struct Symbol {
     uint64_t size = 0;
     uint8_t type = 0;  // STT_*
     uint8_t bind = 0;  // STB_*
-    uint16_t shndx = 0;
+    uint16_t shndx = 0;  // raw st_shndx: SHN_XINDEX (0xffff) past section 0xfeff is not resolved
 };
 
 struct Relocation {
@@ -91,7 +91,9 @@ public:
     std::vector<Relocation> relocations_for(size_t index) const;
 
     // The function or object symbol that contains `addr` in an allocated section, as
-    // "name+0xoff"; or "" if none does.
+    // "name+0xoff"; or "" if none does. Without a sized symbol containing `addr`, the
+    // nearest named symbol (labels included) before it in the same section is used.
+    // In relocatable files, where sections start at 0, addresses are section offsets.
     std::string symbolize(uint64_t addr) const;
 
 private:

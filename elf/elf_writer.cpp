@@ -117,10 +117,13 @@ void shift_symbols(const File& file, const std::vector<const SectionEdit*>& edit
     for (uint64_t j = 0; j < file.symbols().size(); ++j) {
         const uint64_t base = j * L.sym_size;
         uint32_t shndx = read_le<uint16_t>(symtab->data, base + L.st_shndx);
-        if (shndx == detail::kShnXindex)
+        if (shndx == detail::kShnXindex) {
+            if (xindex.size() / 4 <= j)
+                fail("symbol " + num(j) + " has SHN_XINDEX but no entry in an SHT_SYMTAB_SHNDX section");
             shndx = read_le<uint32_t>(xindex, j * 4);
-        else if (shndx >= detail::kShnLoreserve)
+        } else if (shndx >= detail::kShnLoreserve) {
             continue;  // SHN_ABS, SHN_COMMON and the like
+        }
         if (shndx >= sections.size() || edit_of[shndx] == nullptr || edit_of[shndx]->shift == 0) continue;
         if ((read_le<uint8_t>(symtab->data, base + L.st_info) & 0xf) == kSttSection) continue;
         const uint64_t value = read_word(symtab->data, base + L.st_value, file.is64());

@@ -6,7 +6,7 @@
 #include <functional>
 #include <random>
 
-#include "elf/tests/toolchain.h"
+#include "testing/toolchain.h"
 
 namespace previrt::elf {
 namespace {

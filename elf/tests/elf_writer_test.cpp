@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "elf/elf_file.h"
-#include "elf/tests/toolchain.h"
+#include "testing/toolchain.h"
 
 namespace previrt::elf {
 namespace {
@@ -154,6 +154,7 @@ void check_sites(bool is64) {
         EXPECT_EQ(at + word_at(sites, 16 + 4 * k), address_of(linked, labels[k])) << labels[k];
     }
     EXPECT_EQ(linked.symbolize(address_of(linked, "label_b")), "label_b");
+    EXPECT_EQ(linked.symbolize(address_of(linked, "label_a") + 2), "label_a+0x2");  // nearest preceding label
 }
 
 TEST(RewriteRelocatable, ShiftedSitesLink64) { check_sites(true); }
@@ -194,6 +195,48 @@ f:  ret
     const Section& text_f = linked.sections()[linked.find_section(".text").value()];
     EXPECT_EQ(linked.symbolize(address_of(linked, "f") + 1), "f+0x1");
     EXPECT_GT(text_f.size, 0u);
+}
+
+// Past 65280 sections the counts move into section 0 and symbols name their
+// section through SHT_SYMTAB_SHNDX; both must survive the rewrite.
+TEST(RewriteRelocatable, ExtendedSectionNumbering) {
+    TempDir dir;
+    const auto obj = dir.assemble("many", R"(
+    .text
+    .globl _start
+_start:
+    ret
+    .altmacro
+    .macro filler n
+    .section filler\n,"a",@progbits
+    .byte 1
+    .endm
+    .set i, 0
+    .rept 65300
+    filler %i
+    .set i, i+1
+    .endr
+    .section previrt_sites,"a",@progbits
+site:
+    .long _start - .
+)");
+    const File before = File::load(obj.string());
+    ASSERT_GT(before.sections().size(), 65300u);
+    const size_t index = before.find_section("previrt_sites").value();
+    ASSERT_GT(index, 0xff00u);
+    const auto rewritten = insert_header(obj);
+    const File after = File::load(rewritten.string());
+    ASSERT_EQ(after.sections().size(), before.sections().size());
+    EXPECT_EQ(after.sections()[index].name, "previrt_sites");
+    EXPECT_EQ(address_of(after, "site"), 16u);  // found through the SHT_SYMTAB_SHNDX entry
+    EXPECT_EQ(after.relocations_for(index).at(0).offset, 16u);
+
+    const auto exe = dir / "many";
+    check_run("ld -o " + quote(exe) + " " + quote(rewritten));
+    const File linked = File::load(exe.string());
+    const Section& sites = linked.sections()[linked.find_section("previrt_sites").value()];
+    EXPECT_EQ(address_of(linked, "site"), sites.addr + 16);
+    EXPECT_EQ(sites.addr + 16 + word_at(sites, 16), address_of(linked, "_start"));
 }
 
 // Without edits the layout changes but nothing the linker reads does: linking

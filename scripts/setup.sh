@@ -12,6 +12,7 @@ packages=(
     libzydis-dev libfmt-dev                      # x86 decoding, formatting
     libgtest-dev                                 # tests
     clang libclang-rt-dev                        # libFuzzer
+    qemu-system-x86                              # the bare PC the guest boots on
 )
 missing=()
 for p in "${packages[@]}"; do

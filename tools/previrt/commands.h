@@ -13,6 +13,7 @@ int cmd_as(const Args& args);
 int cmd_inspect(const Args& args);
 int cmd_annotate(const Args& args);
 int cmd_catalogue(const Args& args);
+int cmd_run(const Args& args);
 
 // Exit statuses shared by the subcommands.
 inline constexpr int kExitOk = 0;

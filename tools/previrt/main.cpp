@@ -20,6 +20,7 @@ constexpr Command kCommands[] = {
     {"inspect", previrt::cli::cmd_inspect, "list an ELF file's sites and check it for unrecorded sensitive instructions"},
     {"annotate", previrt::cli::cmd_annotate, "turn a monitor's trap profile into annotations for the next build"},
     {"catalogue", previrt::cli::cmd_catalogue, "print the table of sensitive instructions"},
+    {"run", previrt::cli::cmd_run, "boot a guest image on a platform (qemu)"},
 };
 
 void usage(std::ostream& out) {

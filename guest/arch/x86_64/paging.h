@@ -1,0 +1,39 @@
+// 4-level paging (Intel SDM Vol. 3A, 4.5): the kernel window shared by every
+// address space, and each process's own user mappings below it.
+#pragma once
+
+#include <stdint.h>
+
+namespace guest::paging {
+
+// Page-table entry bits (Intel SDM Vol. 3A, table 4-19 and 4-20).
+inline constexpr uint64_t kPresent = 1ull << 0;
+inline constexpr uint64_t kWritable = 1ull << 1;
+inline constexpr uint64_t kUser = 1ull << 2;
+inline constexpr uint64_t kLargePage = 1ull << 7;
+inline constexpr uint64_t kGlobal = 1ull << 8;
+inline constexpr uint64_t kNoExecute = 1ull << 63;
+inline constexpr uint64_t kAddressMask = 0x000f'ffff'ffff'f000ull;
+
+struct AddressSpace {
+    uint64_t root = 0;  // physical address of the PML4
+};
+
+// Builds the kernel's tables (text read-only and executable, everything else
+// no-execute), turns on EFER.NXE and CR4.PGE, and switches to them.
+void init();
+const AddressSpace& kernel_space();
+
+bool create(AddressSpace& as);
+// Frees every user page and table of `as` (not the kernel window).
+void destroy(AddressSpace& as);
+void activate(const AddressSpace& as);
+
+// User pages, 4 KiB each.
+bool map(AddressSpace& as, uint64_t va, uint64_t phys, uint64_t flags);
+// Unmaps and frees the page's frame; flushes it from the TLB if `as` is active.
+bool unmap(AddressSpace& as, uint64_t va);
+// The present leaf entry for `va`, or 0.
+uint64_t lookup(const AddressSpace& as, uint64_t va);
+
+}  // namespace guest::paging

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Console echo as a person would see it: boots the self-test with "echo" on
+# QEMU, waits for its prompt on the serial line, types a line, and checks that
+# the guest echoed it and the self-test passed. usage: echo_qemu.sh PREVIRT IMAGE
+set -uo pipefail
+previrt=$1 image=$2
+typed="hello previrt"
+coproc GUEST { "$previrt" run --on qemu "$image" --cmdline "echo" --timeout 240 2>&1; }
+out=""
+sent=0
+while IFS= read -r -N 1 -t 240 c <&"${GUEST[0]}"; do
+    printf '%s' "$c"
+    out+=$c
+    if ((!sent)) && [[ $out == *"echo> " ]]; then
+        printf '%s\n' "$typed" >&"${GUEST[1]}"
+        sent=1
+    fi
+done
+wait "$GUEST_PID"
+status=$?
+echo "-- previrt run exited with status $status"
+((sent)) || { echo "FAIL: the guest never prompted"; exit 1; }
+[[ $out == *"echo: $typed"* ]] || { echo "FAIL: the guest did not echo the line"; exit 1; }
+[[ $out =~ [0-9]+\ passed,\ 0\ failed ]] || { echo "FAIL: the self-test failed"; exit 1; }
+[ "$status" -eq 0 ] || { echo "FAIL: exit status $status"; exit 1; }

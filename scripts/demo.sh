@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# The main job: builds previrt and the sample guest code through the afterburner
-# (gcc -B with the assembler hook), then prints the guest's site report.
+# The main job: builds previrt, the sample guest code and the reference guest
+# through the afterburner (gcc -B with the assembler hook), prints their site
+# reports, and boots the guest on QEMU, the bare PC, to show its self-test.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$repo/build
 "$repo/scripts/setup.sh" "$build"
+previrt=$build/tools/previrt/previrt
 
 echo
-echo "== afterburnt sample guest: sites by kind and section, each checked =="
-"$build/tools/previrt/previrt" inspect --list "$build/samples/afterburner/afterburner_sample"
+echo "== afterburnt sample code: every site, checked =="
+"$previrt" inspect --list "$build/samples/afterburner/afterburner_sample"
+
+echo
+echo "== the reference guest: sites by kind and section =="
+"$previrt" inspect "$build/guest/previrt-guest.elf"
+
+echo
+echo "== the reference guest on QEMU (the bare PC) =="
+"$previrt" run --on qemu "$build/guest/previrt-guest.elf" --timeout 300

@@ -9,6 +9,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 "$previrt" run --on qemu "$image" --cmdline "$cmdline" --timeout 240 --serial "$log" </dev/null
 status=$?
+sed -i 's/\r$//' "$log"  # the UART sends CR LF
 cat "$log"
 echo "-- previrt run exited with status $status"
 [ "$status" -eq "$expected" ] || { echo "FAIL: expected exit status $expected"; exit 1; }

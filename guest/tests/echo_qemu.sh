@@ -6,6 +6,7 @@ set -uo pipefail
 previrt=$1 image=$2
 typed="hello previrt"
 coproc GUEST { "$previrt" run --on qemu "$image" --cmdline "echo" --timeout 240 2>&1; }
+pid=$GUEST_PID  # bash forgets it once the coprocess ends
 out=""
 sent=0
 while IFS= read -r -N 1 -t 240 c <&"${GUEST[0]}"; do
@@ -16,7 +17,7 @@ while IFS= read -r -N 1 -t 240 c <&"${GUEST[0]}"; do
         sent=1
     fi
 done
-wait "$GUEST_PID"
+wait "$pid"
 status=$?
 echo "-- previrt run exited with status $status"
 ((sent)) || { echo "FAIL: the guest never prompted"; exit 1; }

@@ -1,3 +1,6 @@
+// The C string and memory functions, for the kernel and the user programs.
+// extern "C" because GCC emits calls to memset, memcpy and memmove for
+// aggregate initialisation and copies even with -fno-builtin.
 #pragma once
 
 #include <stddef.h>

@@ -8,7 +8,7 @@
 
 #include "previrt/guest_layout.h"
 #include "user/lib/print.h"
-#include "user/lib/string.h"
+#include "lib/string.h"
 #include "user/lib/syscall.h"
 
 using namespace user;

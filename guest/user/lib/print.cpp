@@ -3,7 +3,7 @@
 #include <stdint.h>
 
 #include "user/lib/syscall.h"
-#include "user/lib/string.h"
+#include "lib/string.h"
 
 namespace user {
 namespace {

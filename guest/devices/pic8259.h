@@ -1,15 +1,27 @@
-// The 8259A programmable interrupt controller pair of the PC (master at 0x20,
-// slave at 0xa0, cascaded on IRQ 2). Intel 8259A datasheet, "Programming the 8259A".
+// The PC's two cascaded Intel 8259A programmable interrupt controllers: the
+// master at ports 0x20-0x21 takes IRQ 0-7, the slave at 0xa0-0xa1 takes
+// IRQ 8-15 and signals the master on its IRQ 2.
+// Manual: Intel 8259A/8259A-2 datasheet, "Initialization Command Words" and
+// "Operation Command Words"; the PC wiring is the IBM PC AT Technical Reference's.
 #pragma once
 
 namespace guest::pic {
 
-// Remaps IRQs 0-7 to vectors 0x20-0x27 and 8-15 to 0x28-0x2f, and masks all but the cascade.
+// Remaps the master to vectors 0x20-0x27 and the slave to 0x28-0x2f (so they do
+// not collide with the processor's exceptions), and masks every line but the
+// cascade. Call with interrupts disabled, before the first unmask.
 void init();
+
 void unmask(unsigned irq);
 void mask(unsigned irq);
+
+// End of interrupt for `irq`: the slave first, then the master, for IRQ 8-15.
 void eoi(unsigned irq);
-// IRQ 7 or 15 without its in-service bit: a spurious interrupt, to be ignored.
+
+// For IRQ 7 and 15 only: true if the controller raised the vector without an
+// in-service bit (a request that went away before the acknowledge). A spurious
+// interrupt must not be acknowledged on its own chip; a spurious IRQ 15 still
+// needs an EOI for IRQ 2 on the master, which did see the cascade.
 bool is_spurious(unsigned irq);
 
 }  // namespace guest::pic

@@ -1,55 +1,111 @@
 #include "devices/pit8254.h"
 
 #include "arch/x86_64/cpu.h"
+#include "lib/hwreg.h"
 
 namespace guest::pit {
 namespace {
 
-constexpr uint16_t kChannel0 = 0x40, kChannel2 = 0x42, kCommand = 0x43;
-constexpr uint16_t kPortB = 0x61;
-// Control word (8254 datasheet, "Control Word Format"): channel, lobyte/hibyte access, mode, binary.
-constexpr uint8_t kSelectChannel0 = 0x00, kSelectChannel2 = 0x80;
-constexpr uint8_t kAccessLoHi = 0x30;
-constexpr uint8_t kMode0 = 0x00;  // interrupt on terminal count: OUT goes high when the count runs out
-constexpr uint8_t kMode2 = 0x04;  // rate generator
-// Port B: bit 0 gates channel 2, bit 1 connects it to the speaker, bit 5 reads its OUT.
-constexpr uint8_t kGate2 = 0x01, kSpeaker = 0x02, kOut2 = 0x20;
+// 8254 datasheet, Table 1 "Read/Write Operations Summary": A1, A0 select a
+// counter or the control word register. The PC decodes them at 0x40-0x43.
+constexpr hwreg::PortIo kPit{0x40};
+constexpr uint32_t kCounter0 = 0, kCounter2 = 2;
 
-constexpr uint32_t kWindowMs = 10;
+struct ControlWord : hwreg::Register<ControlWord, uint8_t> {
+    static constexpr uint32_t kOffset = 3;
+    HWREG_BIT(0, bcd);          // 0: a 16-bit binary count
+    HWREG_FIELD(3, 1, mode);
+    HWREG_FIELD(5, 4, access);  // how the count is read and written
+    HWREG_FIELD(7, 6, counter);
+};
+constexpr uint8_t kAccessLowThenHigh = 0b11;  // "RW1, RW0 = 11: LSB first, then MSB"
+constexpr uint8_t kModeTerminalCount = 0;     // mode 0: OUT low until the count reaches zero, then high
+constexpr uint8_t kModeRateGenerator = 2;     // mode 2: one short OUT pulse every `count` clocks
 
-uint64_t measure_once() {
-    constexpr uint16_t count = kInputHz * kWindowMs / 1000;
-    uint8_t b = cpu::inb(kPortB);
-    cpu::outb(kPortB, static_cast<uint8_t>((b & ~kSpeaker) & ~kGate2));
-    cpu::outb(kCommand, kSelectChannel2 | kAccessLoHi | kMode0);
-    cpu::outb(kChannel2, count & 0xff);
-    cpu::outb(kChannel2, count >> 8);
+// Port B of the AT's system board: channel 2's gate in, its OUT back.
+constexpr hwreg::PortIo kSystemControl{0x61};
+struct PortB : hwreg::Register<PortB, uint8_t> {
+    static constexpr uint32_t kOffset = 0;
+    HWREG_BIT(0, timer2_gate);
+    HWREG_BIT(1, speaker_data);  // keep 0: the window must be silent
+    HWREG_BIT(5, timer2_out);    // read only
+    HWREG_FIELD(3, 0, writable);  // bits 4-7 read back status and are ignored on write
+};
+
+constexpr uint32_t kWindowHz = 100;  // 10 ms: long enough that one PIT clock is 0.01 %
+constexpr uint32_t kWindowCount = kInputHz / kWindowHz;
+static_assert(kWindowCount <= 0xffff, "the window must fit the 16-bit counter");
+constexpr int kWindows = 3;
+// Gives up on a window after 2^34 cycles (several seconds at any real TSC rate):
+// a platform without a PIT then boots, only with no calibration.
+constexpr uint64_t kGiveUpCycles = 1ull << 34;
+
+void write_count(uint32_t counter, uint32_t count) {
+    kPit.write<uint8_t>(counter, static_cast<uint8_t>(count));
+    kPit.write<uint8_t>(counter, static_cast<uint8_t>(count >> 8));
+}
+
+// TSC cycles for one window, or 0 if OUT never rose.
+uint64_t measure_window(PortB idle) {
+    // Gate low while programming: in mode 0 the count is loaded at once but
+    // only counts while the gate is high, so the window starts at our write.
+    PortB::from_value(idle.value()).set_timer2_gate(0).write_to(kSystemControl);
+    ControlWord::from_value(0)
+        .set_counter(kCounter2)
+        .set_access(kAccessLowThenHigh)
+        .set_mode(kModeTerminalCount)
+        .set_bcd(0)
+        .write_to(kPit);
+    write_count(kCounter2, kWindowCount);
+
+    // Every error (the gate write's own latency, a host preempting us, the poll
+    // loop's granularity) makes the window look longer, never shorter.
+    PortB running = PortB::from_value(idle.value());
+    running.set_timer2_gate(1);
     uint64_t start = cpu::rdtsc();
-    cpu::outb(kPortB, static_cast<uint8_t>((b & ~kSpeaker) | kGate2));  // the count starts
-    uint64_t limit = 1ull << 34;  // never wait forever on a platform without the timer
-    while (!(cpu::inb(kPortB) & kOut2) && cpu::rdtsc() - start < limit) {}
-    uint64_t cycles = cpu::rdtsc() - start;
-    cpu::outb(kPortB, b);
-    return cycles;
+    running.write_to(kSystemControl);
+    while (!PortB::read_from(kSystemControl).timer2_out())
+        if (cpu::rdtsc() - start > kGiveUpCycles) return 0;
+    return cpu::rdtsc() - start;
 }
 
 }  // namespace
 
 void start_periodic(uint32_t hz) {
-    uint32_t divisor = kInputHz / hz;
-    cpu::outb(kCommand, kSelectChannel0 | kAccessLoHi | kMode2);
-    cpu::outb(kChannel0, static_cast<uint8_t>(divisor));
-    cpu::outb(kChannel0, static_cast<uint8_t>(divisor >> 8));
+    if (hz == 0) return;
+    uint32_t divisor = (kInputHz + hz / 2) / hz;
+    // Mode 2 needs a count of at least 2 ("Mode 2": a count of 1 is illegal);
+    // a written 0 means 65536.
+    if (divisor < 2) divisor = 2;
+    if (divisor > 0x10000) divisor = 0x10000;
+    ControlWord::from_value(0)
+        .set_counter(kCounter0)
+        .set_access(kAccessLowThenHigh)
+        .set_mode(kModeRateGenerator)
+        .set_bcd(0)
+        .write_to(kPit);
+    write_count(kCounter0, divisor & 0xffff);
 }
 
 uint64_t calibrate_tsc_hz() {
-    // The shortest of three windows: a longer one was stretched by the host.
-    uint64_t best = ~0ull;
-    for (int i = 0; i < 3; ++i) {
-        uint64_t c = measure_once();
-        if (c < best) best = c;
+    uint64_t flags = cpu::read_flags();
+    cpu::cli();
+    PortB saved = PortB::read_from(kSystemControl);
+    PortB idle = PortB::from_value(0);
+    idle.set_writable(saved.writable()).set_speaker_data(0);
+
+    // The shortest window is the least disturbed one, since disturbances only
+    // lengthen it.
+    uint64_t best = 0;
+    for (int i = 0; i < kWindows; ++i) {
+        uint64_t cycles = measure_window(idle);
+        if (cycles && (best == 0 || cycles < best)) best = cycles;
     }
-    return best * (1000 / kWindowMs);
+
+    PortB::from_value(saved.writable()).write_to(kSystemControl);
+    cpu::write_flags(flags);
+    // cycles / (count / kInputHz); no overflow below ~10^13 cycles per window.
+    return best * kInputHz / kWindowCount;
 }
 
 }  // namespace guest::pit

@@ -1,17 +1,26 @@
-// The 8254 programmable interval timer: channel 0 drives IRQ 0 (the scheduler's
-// tick); channel 2, gated through port 0x61, measures the TSC's rate at boot.
-// Intel 8254 datasheet; the PC/AT's port 0x61 (system control port B).
+// The Intel 8254 programmable interval timer, as the PC wires it: ports
+// 0x40-0x43, input clock 1.193182 MHz; channel 0 drives IRQ 0 (the scheduler's
+// tick); channel 2, gated and read back through port 0x61, measures the TSC's
+// rate at boot.
+// Manuals: Intel 8254 datasheet, "Control Word Format", "Mode 0" and "Mode 2";
+// IBM PC AT Technical Reference, system board I/O port 61h (port B).
 #pragma once
 
 #include <stdint.h>
 
 namespace guest::pit {
 
+// The PC's timer input: the 14.31818 MHz crystal divided by 12.
 inline constexpr uint32_t kInputHz = 1193182;
 
+// Channel 0 as a rate generator (mode 2) at the nearest rate to `hz` that the
+// 16-bit divisor allows (about 18.2 Hz to 596 kHz).
 void start_periodic(uint32_t hz);
-// TSC ticks per second, measured over a few 10 ms windows of channel 2. Call
-// before interrupts are enabled.
+
+// TSC ticks per second, measured against channel 2 over three 10 ms one-shot
+// windows, keeping the shortest. Interrupts are disabled while it runs (and
+// restored after); call it before the timer interrupt is wanted. Returns 0 if
+// the timer never answered (no PIT on this platform).
 uint64_t calibrate_tsc_hz();
 
 }  // namespace guest::pit

@@ -33,9 +33,10 @@ struct Invocation {
     std::vector<std::string> inputs;   // "-" for standard input
     std::string output = "a.out";
     std::string annotations;
-    // --version, --help, and ELF32 output (--32, --x32), which site tables do not
-    // cover: run as untouched.
+    // --version, --help, and x32 output (64-bit code in ELF32 objects, which no
+    // kernel uses): run as untouched.
     bool passthrough = false;
+    uint8_t mode = abi::kSiteMode64;  // --32 starts in 32-bit code
 };
 
 Invocation parse_args(const std::vector<std::string>& args) {
@@ -52,7 +53,8 @@ Invocation parse_args(const std::vector<std::string>& args) {
             inv.inputs.push_back(a);
         } else {
             inv.as_args.push_back(a);
-            if (a == "--version" || a == "--help" || a == "-v" || a == "--32" || a == "--x32") inv.passthrough = true;
+            if (a == "--version" || a == "--help" || a == "-v" || a == "--x32") inv.passthrough = true;
+            if (a == "--32") inv.mode = abi::kSiteMode32;
             if (takes_value(a) && i + 1 < args.size()) {
                 if (a == "-o") inv.output = args[i + 1];
                 inv.as_args.push_back(args[++i]);
@@ -195,6 +197,7 @@ int run_as_hook(const std::vector<std::string>& raw_args) {
             RewriteOptions options;
             options.file_name = input == "-" ? "{standard input}" : input;
             options.annotations = annotations.empty() ? nullptr : &annotations;
+            options.initial_mode = inv.mode;
             RewriteResult r = rewrite(read_input(input), options);
             for (const std::string& w : r.warnings) std::cerr << kTag << "warning: " << w << "\n";
             // A line marker keeps the assembler's messages and debug lines naming the original file.

@@ -95,13 +95,9 @@ constexpr CatalogueEntry kCatalogue[] = {
     {K::Sysenter, "sysenter", "sysenter", {ZYDIS_MNEMONIC_SYSENTER}, None, Unprivileged, kShortSite,
      "enters the kernel through the SYSENTER MSRs"},
     {K::IntN, "int_n", "int", {ZYDIS_MNEMONIC_INT}, None, Unprivileged, kOperandSite,
-     "delivers through the real IDT, which the hypervisor owns"},
-    {K::Int3, "int3", "int3", {ZYDIS_MNEMONIC_INT3}, None, Unprivileged, kShortSite,
-     "breakpoint trap through the real IDT"},
-    {K::Into, "into", "into", {ZYDIS_MNEMONIC_INTO}, None, Unprivileged, kShortSite,
-     "overflow trap through the real IDT (not in 64-bit mode)"},
-    {K::Int1, "int1", "int1 icebp", {ZYDIS_MNEMONIC_INT1}, None, Unprivileged, kShortSite,
-     "debug trap through the real IDT"},
+     "delivers through the real IDT, which the hypervisor owns (int3, int1 and into trap at every "
+     "privilege level, so a monitor always sees them; kernels also use int3 as filler and as a "
+     "speculation barrier, so they are not sites)"},
     {K::In, "in", "in inb inw inl", {ZYDIS_MNEMONIC_IN}, None, Privileged, kOperandSite,
      "reads an I/O port (faults when CPL > IOPL and the TSS bitmap denies it)"},
     {K::Out, "out", "out outb outw outl", {ZYDIS_MNEMONIC_OUT}, None, Privileged, kOperandSite,

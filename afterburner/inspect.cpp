@@ -102,7 +102,7 @@ private:
                 pos += it->second;
                 continue;
             }
-            uint8_t mode = abi::kSiteMode64;
+            uint8_t mode = file_.is64() ? abi::kSiteMode64 : abi::kSiteMode32;
             if (auto m = modes.upper_bound(pos); m != modes.begin()) mode = std::prev(m)->second;
             uint64_t limit = next_anchor != anchors.end() && *next_anchor > pos ? *next_anchor : s.size;
             auto d = decoder(mode).decode(s.data.subspan(pos, limit - pos));

@@ -7,6 +7,7 @@
 #include "previrt/site_asm.h"
 #include "afterburner/asm_source.h"
 #include "afterburner/catalogue.h"
+#include "afterburner/insn_decoder.h"
 
 namespace previrt::afterburner {
 namespace {
@@ -20,7 +21,7 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 // The site text comes from the ABI header's macros, instantiated with
 // placeholders, so that the hook and the C markers cannot drift apart.
 const std::string kEndTemplate = PREVIRT_SITE_END(@KIND@, @FLAGS@, @LENGTH@);
-const std::string kEnd16Template = PREVIRT_SITE_END16(@KIND@, @FLAGS@, @LENGTH@);
+const std::string kEndLegacyTemplate = PREVIRT_SITE_END_LEGACY(@KIND@, @FLAGS@, @LENGTH@);
 const std::string kModeTemplate = PREVIRT_CODE_MODE(@FLAGS@);
 
 bool has_word(std::string_view list, std::string_view word) {
@@ -110,6 +111,26 @@ bool is_function_type(std::string_view operands) {
     return t == "@function" || t == "%function" || t == "STT_FUNC" || t == "\"function\"";
 }
 
+// An integer literal as GNU as writes one (decimal, 0x hex, 0b binary, 0 octal),
+// if the operand is just that and fits in a byte.
+std::optional<uint8_t> byte_literal(std::string_view t) {
+    unsigned base = 10;
+    if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) base = 16, t.remove_prefix(2);
+    else if (t.size() > 2 && t[0] == '0' && (t[1] == 'b' || t[1] == 'B')) base = 2, t.remove_prefix(2);
+    else if (t.size() > 1 && t[0] == '0') base = 8, t.remove_prefix(1);
+    if (t.empty()) return std::nullopt;
+    unsigned value = 0;
+    for (char c : t) {
+        unsigned d = std::isdigit(static_cast<unsigned char>(c)) ? unsigned(c - '0')
+                     : std::isxdigit(static_cast<unsigned char>(c)) ? unsigned(std::tolower(c) - 'a' + 10)
+                                                                     : 99;
+        if (d >= base) return std::nullopt;
+        value = value * base + d;
+        if (value > 0xff) return std::nullopt;
+    }
+    return static_cast<uint8_t>(value);
+}
+
 struct Insertion {
     size_t line;
     size_t column;
@@ -152,6 +173,11 @@ private:
         }
         if (ins.mnemonic.empty()) {
             if (!ins.prefixes.empty()) pending_prefix_ = Insertion{s.line, s.begin + ins.head, {}};
+            return;
+        }
+        if (ins.mnemonic == ".byte" && in_code_) {
+            pending_prefix_.reset();
+            byte_instruction(s, ins);
             return;
         }
         if (ins.mnemonic.front() == '.') {
@@ -210,6 +236,27 @@ private:
         mode_ = mode;
         if (mode != abi::kSiteMode64) mode_markers_ = true;
         if (mode_markers_ && in_code_) insert_after(s, code_mode_text(mode_));
+    }
+
+    // Kernels write instructions the assembler of their day did not know as
+    // .byte (clac, monitor, xsaves...): a .byte list in code that is exactly
+    // one instruction counts as that instruction.
+    void byte_instruction(const Statement& s, const Instruction& ins) {
+        std::vector<uint8_t> bytes;
+        for (std::string_view op : split_operands(ins.operands)) {
+            std::optional<uint8_t> b = byte_literal(op);
+            if (!b) return;
+            bytes.push_back(*b);
+        }
+        if (bytes.empty()) return;
+        auto d = InsnDecoder(mode_).decode(bytes);
+        if (!d || d->insn.length != bytes.size()) return;
+        if (!is_nop(*d)) ++ordinal_;
+        const CatalogueEntry* entry = classify(*d);
+        if (!entry) return;
+        insertions_.push_back(Insertion{s.line, s.begin + ins.head, site_begin_text()});
+        insert_after(s, site_end_text(entry->kind, mode_, entry->site_length));
+        ++result_.sites[entry->kind];
     }
 
     void instruction(const Statement& s, const Instruction& ins) {
@@ -289,7 +336,7 @@ private:
 std::string site_begin_text() { return PREVIRT_SITE_BEGIN; }
 
 std::string site_end_text(SiteKind kind, uint8_t flags, uint8_t length) {
-    std::string t = (flags & abi::kSiteModeMask) == abi::kSiteMode16 ? kEnd16Template : kEndTemplate;
+    std::string t = (flags & abi::kSiteModeMask) == abi::kSiteMode64 ? kEndTemplate : kEndLegacyTemplate;
     t = replace_all(std::move(t), "@KIND@", std::to_string(static_cast<unsigned>(kind)));
     t = replace_all(std::move(t), "@FLAGS@", std::to_string(flags));
     return replace_all(std::move(t), "@LENGTH@", std::to_string(length));

@@ -43,8 +43,9 @@ private:
     void load_section(size_t index) {
         const elf::Section& sec = file_.sections()[index];
         if (sec.type != elf::kShtProgbits) fail(index, 0, "is not a PROGBITS section");
-        if (!file_.is64() || file_.machine() != elf::kMachineX86_64)
-            fail(index, 0, "site tables are only defined for ELF64 x86-64 files");
+        bool x86_64 = file_.is64() && file_.machine() == elf::kMachineX86_64;
+        bool i386 = !file_.is64() && file_.machine() == elf::kMachine386;
+        if (!x86_64 && !i386) fail(index, 0, "site tables are defined for x86-64 and i386 ELF files only");
         std::span<const uint8_t> data = sec.data;
         if (relocatable_) relocations_ = load_relocations(index);
 
@@ -106,6 +107,7 @@ private:
 
     Target target_by_relocation(size_t index, uint64_t pos) const {
         auto it = relocations_.find(pos);
+        // R_X86_64_PC32 and R_386_PC32 share the number 2.
         if (it == relocations_.end() || it->second.type != elf::kR_X86_64_PC32)
             fail(index, pos, "record has no PC-relative relocation for its location");
         const elf::Symbol& sym = file_.symbols().at(it->second.symbol);

@@ -16,8 +16,10 @@
 #define PREVIRT_SITE_BEGIN ".set .Lprevirt_s, .;"
 
 /* Pads from the end of the instruction to `length` bytes in all (none where the
- * instruction is as long already) and appends the record. In 16-bit code GNU
- * as lays out .nops with 32-bit forms, so single-byte NOPs are used there. */
+ * instruction is as long already) and appends the record. Only 64-bit code gets
+ * the multi-byte NOP forms: in 16-bit code GNU as lays out .nops with 32-bit
+ * forms, and for an i386 target (as --32) it picks lea forms that are no NOPs,
+ * so 16- and 32-bit code is padded with single-byte NOPs. */
 #define PREVIRT_SITE_PAD_NOPS_(length) \
     ".nops ((" #length ") - (.Lprevirt_e - .Lprevirt_s)) & ((.Lprevirt_e - .Lprevirt_s) < (" #length "));"
 #define PREVIRT_SITE_PAD_BYTES_(length) \
@@ -34,7 +36,7 @@
 
 #define PREVIRT_SITE_END(kind, flags, length) \
     ".set .Lprevirt_e, .;" PREVIRT_SITE_PAD_NOPS_(length) PREVIRT_SITE_RECORD_(kind, flags)
-#define PREVIRT_SITE_END16(kind, flags, length) \
+#define PREVIRT_SITE_END_LEGACY(kind, flags, length) \
     ".set .Lprevirt_e, .;" PREVIRT_SITE_PAD_BYTES_(length) PREVIRT_SITE_RECORD_(kind, flags)
 
 /* A code-mode record: from here on this section holds code of the given mode

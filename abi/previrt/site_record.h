@@ -48,7 +48,7 @@ enum class SiteKind : uint8_t {
     Cpuid = 32, Xsetbv = 33, Xsaves = 34, Xrstors = 35,
     // Privilege transitions.
     Swapgs = 36, Sysret = 37, Sysexit = 38, Iret = 39, Syscall = 40, Sysenter = 41,
-    IntN = 42, Int3 = 43, Into = 44, Int1 = 45,
+    IntN = 42, Reserved43 = 43, Reserved44 = 44, Reserved45 = 45,  // int3, into, int1: they always trap
     // Port I/O.
     In = 46, Out = 47, Ins = 48, Outs = 49,
     // Power management.

@@ -45,7 +45,7 @@ TEST(Rewriter, GoldenFiles) {
         EXPECT_EQ(r.text, read_text(expected)) << entry.path().filename();
         ++checked;
     }
-    EXPECT_GE(checked, 8u);
+    EXPECT_GE(checked, 9u);
 }
 
 TEST(Rewriter, LeavesEveryOriginalByteAndLineInPlace) {
@@ -87,9 +87,11 @@ TEST(Rewriter, EveryCataloguedSpellingIsFound) {
     }
 }
 
-TEST(Rewriter, SixteenBitCodeIsPaddedWithSingleByteNops) {
+TEST(Rewriter, LegacyModeCodeIsPaddedWithSingleByteNops) {
     RewriteResult r = rw(".code16\ncli\n");
     EXPECT_NE(r.text.find(".skip"), std::string::npos);
+    RewriteResult r32 = rw(".code32\ncli\n");
+    EXPECT_NE(r32.text.find(".skip"), std::string::npos);
     RewriteResult r64 = rw("cli\n");
     EXPECT_EQ(r64.text.find(".skip"), std::string::npos);
     EXPECT_NE(r64.text.find(".nops"), std::string::npos);

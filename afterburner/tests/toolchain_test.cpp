@@ -62,8 +62,9 @@ TEST_F(Toolchain, GoldenInputsAssembleAndPassInspect) {
         {"comments.s", {{"cli", 1}, {"sti", 1}, {"hlt", 1}, {"cpuid", 1}, {"rdtsc", 1}, {"pushf", 1}, {"popf", 1}}},
         {"modes.s", {{"mov_from_cr", 1}, {"lgdt", 1}, {"cli", 1}, {"lidt", 1}, {"swapgs", 1}, {"sysret", 1}}},
         {"labels.s", {{"cli", 1}, {"sti", 1}, {"hlt", 1}, {"iret", 1}, {"far_jmp", 1}, {"far_call", 1},
-                      {"far_ret", 1}, {"int_n", 1}, {"int3", 1}}},
+                      {"far_ret", 1}, {"int_n", 1}}},
         {"passthrough.s", {}},
+        {"bytes.s", {{"clac", 1}, {"stac", 1}, {"monitor", 1}, {"mwait", 1}, {"xsaves", 1}, {"cli", 1}, {"rdtsc", 1}}},
         {"intel.s", {{"mov_to_cr", 1}, {"mov_from_cr", 2}, {"mov_to_sreg", 1}, {"push_sreg", 1}, {"in", 1},
                      {"cli", 1}}},
     };
@@ -237,6 +238,31 @@ TEST_F(Toolchain, ProfileGuidedAnnotationRecordsExactlyTheTrappingAccess) {
             EXPECT_EQ(s.record.kind, static_cast<uint8_t>(SiteKind::MmioWrite));
         }
     EXPECT_EQ(profiled, 1u);
+}
+
+// 32-bit objects (as --32, as real-mode trampolines and 32-bit vDSOs are built)
+// are afterburnt too, and pass inspect linked.
+TEST_F(Toolchain, ThirtyTwoBitObjectsAreAfterburnt) {
+    write_file(dir_ / "boot.s", "\t.text\n\t.globl _start\n_start:\n\tcli\n\tmovl %cr0, %eax\n\tlgdt gdt\n"
+                                 "\tpushfl\n\tpopfl\n\t.byte 0x0f, 0x01, 0xcb\n\tljmp $8, $_start\n"
+                                 "\t.code16\n\tcli\n\thlt\n\t.data\ngdt:\t.quad 0\n");
+    check_run(quote(kPrevirt) + " as --32 -o " + quote(dir_ / "boot.o") + " " + quote(dir_ / "boot.s"));
+    InspectReport obj = inspect_file(dir_ / "boot.o");
+    EXPECT_TRUE(obj.findings.empty()) << findings(obj);
+    EXPECT_EQ(sites_of(obj, "cli"), 2u);
+    EXPECT_EQ(sites_of(obj, "stac"), 1u);
+    EXPECT_EQ(sites_of(obj, "far_jmp"), 1u);
+    check_run("ld -m elf_i386 -o " + quote(dir_ / "boot.elf") + " " + quote(dir_ / "boot.o"));
+    elf::File linked = elf::File::load(dir_ / "boot.elf");
+    EXPECT_FALSE(linked.is64());
+    InspectReport r = inspect(linked);
+    EXPECT_TRUE(r.findings.empty()) << findings(r);
+    EXPECT_EQ(sites_of(r, "hlt"), 1u);
+    for (const Site& s : r.table.sites) {
+        if (!s.is_code_mode() && s.record.kind == static_cast<uint8_t>(SiteKind::Hlt)) {
+            EXPECT_EQ(s.record.flags & abi::kSiteModeMask, abi::kSiteMode16);
+        }
+    }
 }
 
 TEST_F(Toolchain, AssemblerErrorsNameTheOriginalFileAndLine) {

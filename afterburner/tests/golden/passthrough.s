@@ -14,3 +14,8 @@ bar = 2
 	popq %rdx
 	mov %cs:(%rax), %ebx
 	.dc.a 0
+	.byte 1, 2, 3		# not one instruction
+	.byte 0x90, 0x90	# two instructions, neither sensitive
+	.byte sym		# not a literal
+	.section .rodata
+	.byte 0xfa		# cli's byte, but data

@@ -13,9 +13,14 @@ struct RunOptions {
     uint64_t memory_mib = 256;
     std::string serial = "stdio";   // "stdio" or a file the guest's COM1 output goes to
     unsigned timeout_seconds = 0;   // 0: none
+    std::string trace_exits;        // a file for one line per exit: "<rip> <kind> <detail>"
+    bool stats = false;             // print exit counts by kind at the end
+    bool console_input = false;     // feed stdin to the guest's console even when serial goes to a file
 };
 
 // Exit statuses of `previrt run` beyond the guest's own (0-254 through the exit port).
+inline constexpr int kExitBadImage = 120;       // the image is not a guest this platform can load
+inline constexpr int kExitNoKvm = 121;          // no /dev/kvm, or no permission to use it
 inline constexpr int kExitGuestNoStatus = 125;  // the guest stopped without writing the exit port
 inline constexpr int kExitTimeout = 124;        // --timeout passed
 inline constexpr int kExitPlatform = 126;       // the platform could not be started

@@ -1,0 +1,46 @@
+// PCI configuration mechanism #1: CONFIG_ADDRESS at port 0xcf8 selects a bus,
+// device, function and dword; CONFIG_DATA at 0xcfc-0xcff reads or writes it.
+// Manual: PCI Local Bus Specification 3.0, 3.2.2.3.2 "Software Generation of
+// Configuration Transactions".
+//
+// One bus (bus 0) and no bridges: a function nobody attached reads as all
+// ones and ignores writes, as a master abort does on a PC.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "devices/i440fx_host_bridge.h"
+#include "devices/pci_device.h"
+#include "devices/port_device.h"
+
+namespace previrt::devices {
+
+class PciHost final : public PortDevice {
+public:
+    static constexpr uint16_t kAddressPort = 0xcf8;
+    static constexpr uint16_t kDataPort = 0xcfc;
+    static constexpr uint16_t kPorts = 8;  // 0xcf8-0xcff
+    static constexpr unsigned kSlots = 32, kFunctions = 8;
+
+    // With the host bridge at 00:00.0.
+    PciHost();
+    PciHost(const PciHost&) = delete;
+    PciHost& operator=(const PciHost&) = delete;
+
+    // Puts `device` (which must outlive this) at 00:slot.function. False if
+    // that function is taken or out of range.
+    bool attach(unsigned slot, unsigned function, PciDevice& device);
+
+    uint32_t read(uint16_t port, unsigned size) override;
+    void write(uint16_t port, unsigned size, uint32_t value) override;
+
+private:
+    PciDevice* target(uint16_t port, unsigned size, uint8_t& offset) const;
+
+    I440fxHostBridge host_bridge_;
+    std::array<PciDevice*, kSlots * kFunctions> functions_{};
+    uint32_t address_ = 0;
+};
+
+}  // namespace previrt::devices

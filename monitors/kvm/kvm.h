@@ -1,0 +1,85 @@
+// The KVM API (Documentation/virt/kvm/api.rst) behind three small owners of
+// file descriptors: the system, one VM, one vCPU. Errors are KvmError with the
+// ioctl's name and errno.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace previrt::kvm {
+
+class KvmError : public std::runtime_error {
+public:
+    KvmError(const std::string& what, int err);
+    int error() const { return error_; }
+
+private:
+    int error_;
+};
+
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    ~Fd();
+    Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    Fd& operator=(Fd&& o) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+class System {
+public:
+    // Opens /dev/kvm (or PREVIRT_KVM_DEVICE) and checks the API version.
+    System();
+    int check_extension(int cap) const;
+    int vcpu_mmap_size() const;
+    int fd() const { return fd_.get(); }
+
+private:
+    Fd fd_;
+};
+
+class Vm {
+public:
+    explicit Vm(const System& system);
+    void set_memory(uint32_t slot, uint64_t guest_phys, void* host, uint64_t size);
+    void create_irqchip();
+    void create_pit();
+    void irq_line(uint32_t irq, bool level);
+    int fd() const { return fd_.get(); }
+
+private:
+    Fd fd_;
+};
+
+class Vcpu {
+public:
+    Vcpu(const System& system, const Vm& vm, int id);
+    ~Vcpu();
+    Vcpu(const Vcpu&) = delete;
+    Vcpu& operator=(const Vcpu&) = delete;
+
+    // KVM_RUN; false if a signal interrupted it (EINTR).
+    bool run();
+    kvm_run& state() { return *run_; }
+    kvm_regs regs() const;
+    void set_regs(const kvm_regs& r);
+    kvm_sregs sregs() const;
+    void set_sregs(const kvm_sregs& s);
+    // Gives the vCPU the host's CPUID (KVM_GET_SUPPORTED_CPUID).
+    void set_supported_cpuid(const System& system);
+
+private:
+    Fd fd_;
+    kvm_run* run_ = nullptr;
+    size_t run_size_ = 0;
+};
+
+}  // namespace previrt::kvm

@@ -1,0 +1,316 @@
+#include "monitors/kvm/monitor.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "devices/cmos_rtc.h"
+#include "devices/exit_port.h"
+#include "devices/pci_host.h"
+#include "devices/port_bus.h"
+#include "devices/uart16550.h"
+#include "elf/elf_file.h"
+#include "monitors/kvm/exit_stats.h"
+#include "monitors/kvm/kvm.h"
+#include "monitors/loader/guest_loader.h"
+#include "previrt/guest_layout.h"
+
+namespace previrt::kvm {
+namespace {
+
+constexpr uint32_t kIrqCom1 = 4;
+
+std::atomic<bool> timed_out;
+void on_kick(int) {}
+
+// Guest RAM: anonymous memory, unmapped when the run ends.
+class GuestMemory {
+public:
+    explicit GuestMemory(uint64_t size) : size_(size) {
+        void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) throw KvmError("mmap of guest memory", errno);
+        base_ = static_cast<uint8_t*>(p);
+    }
+    ~GuestMemory() { munmap(base_, size_); }
+    std::span<uint8_t> span() { return {base_, size_}; }
+
+private:
+    uint8_t* base_;
+    uint64_t size_;
+};
+
+// Long mode at CPL 0, as the 64-bit entry protocol asks (Intel SDM Vol. 3A, 9.8.5).
+void enter_long_mode(Vcpu& vcpu, const loader::BootState& boot) {
+    kvm_sregs s = vcpu.sregs();
+    kvm_segment code{};
+    code.base = 0;
+    code.limit = 0xffffffff;
+    code.selector = 0x08;
+    code.type = 11;  // execute/read, accessed
+    code.present = 1;
+    code.s = 1;
+    code.l = 1;
+    code.g = 1;
+    kvm_segment data = code;
+    data.selector = 0x10;
+    data.type = 3;  // read/write, accessed
+    data.l = 0;
+    data.db = 1;
+    s.cs = code;
+    s.ds = s.es = s.fs = s.gs = s.ss = data;
+    s.cr3 = boot.cr3;
+    s.cr4 = 1u << 5;                                        // PAE
+    s.cr0 = (1u << 0) | (1u << 1) | (1u << 4) | (1u << 5) | (1u << 16) | (1u << 31);  // PE MP ET NE WP PG
+    s.efer = (1u << 8) | (1u << 10);                        // LME, LMA
+    vcpu.set_sregs(s);
+    kvm_regs r{};
+    r.rip = boot.entry;
+    r.rdi = boot.rdi;
+    r.rsi = boot.rsi;
+    r.rsp = boot.rsp;
+    r.rflags = 2;
+    vcpu.set_regs(r);
+}
+
+std::string register_dump(Vcpu& vcpu) {
+    kvm_regs r = vcpu.regs();
+    kvm_sregs s = vcpu.sregs();
+    return fmt::format(
+        "  rip {:016x}  rsp {:016x}  rflags {:016x}\n"
+        "  rax {:016x}  rbx {:016x}  rcx {:016x}  rdx {:016x}\n"
+        "  rsi {:016x}  rdi {:016x}  rbp {:016x}  r8  {:016x}\n"
+        "  cr0 {:016x}  cr2 {:016x}  cr3 {:016x}  cr4 {:016x}  efer {:x}\n"
+        "  cs {:04x}  ss {:04x}  idt {:x}/{:x}  gdt {:x}/{:x}\n",
+        r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, s.cr0, s.cr2, s.cr3, s.cr4,
+        s.efer, s.cs.selector, s.ss.selector, s.idt.base, s.idt.limit, s.gdt.base, s.gdt.limit);
+}
+
+}  // namespace
+
+bool host_has_hardware_virtualization() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);) {
+        if (!line.starts_with("flags")) continue;
+        return line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos;
+    }
+    return false;
+}
+
+int run(const platforms::RunOptions& o) {
+    std::unique_ptr<System> system;
+    try {
+        system = std::make_unique<System>();
+    } catch (const KvmError& e) {
+        std::cerr << "previrt-vmm: " << e.what() << (e.error() == EACCES ? " (no permission)" : "") << "\n";
+        return platforms::kExitNoKvm;
+    }
+    if (!system->check_extension(KVM_CAP_IRQCHIP) || !system->check_extension(KVM_CAP_PIT2)) {
+        std::cerr << "previrt-vmm: this KVM has no in-kernel irqchip and PIT, which previrt-vmm needs\n";
+        return platforms::kExitPlatform;
+    }
+    bool hardware = host_has_hardware_virtualization();
+    std::cerr << (hardware ? "previrt-vmm: KVM on hardware virtualization (VT-x/AMD-V): the guest runs natively\n"
+                           : "previrt-vmm: KVM without VT-x/AMD-V on this host: a software hypervisor that emulates "
+                             "every guest instruction\n")
+              << "previrt-vmm: 8259 PIC pair, 8254 PIT: KVM's in-kernel models; UART, PCI host bridge, CMOS, exit "
+                 "port: previrt's device library\n";
+
+    elf::File image;
+    try {
+        image = elf::File::load(o.image);
+    } catch (const std::exception& e) {
+        std::cerr << "previrt-vmm: " << e.what() << "\n";  // names the file
+        return platforms::kExitBadImage;
+    }
+
+    uint64_t ram_size = o.memory_mib << 20;
+    GuestMemory ram(ram_size);
+    loader::BootState boot;
+    try {
+        boot = loader::load_guest(image, ram.span(), o.command_line);
+    } catch (const loader::LoadError& e) {
+        std::cerr << "previrt-vmm: " << o.image << ": " << e.what() << "\n";
+        return platforms::kExitBadImage;
+    }
+
+    Vm vm(*system);
+    vm.set_memory(0, 0, ram.span().data(), ram_size);
+    vm.create_irqchip();
+    vm.create_pit();
+    Vcpu vcpu(*system, vm, 0);
+    vcpu.set_supported_cpuid(*system);
+    enter_long_mode(vcpu, boot);
+
+    // The console: the guest's COM1 to stdout or a file; stdin to its receive side.
+    std::FILE* serial_out = o.serial == "stdio" ? stdout : std::fopen(o.serial.c_str(), "wb");
+    if (!serial_out) {
+        std::cerr << "previrt-vmm: cannot write " << o.serial << "\n";
+        return platforms::kExitPlatform;
+    }
+    std::mutex device_lock;  // the devices are touched by the vCPU thread and the console thread
+    devices::Uart16550 uart([&](bool level) { vm.irq_line(kIrqCom1, level); },
+                            [&](uint8_t byte) {
+                                std::fputc(byte, serial_out);
+                                if (byte == '\n') std::fflush(serial_out);
+                            });
+    devices::PciHost pci;
+    devices::CmosRtc cmos(ram_size);
+    devices::ExitPort exit_port;
+    devices::PortBus bus;
+    bus.add(0x3f8, 8, uart, "com1");
+    bus.add(0xcf8, 8, pci, "pci");
+    bus.add(0x70, 2, cmos, "cmos");
+    bus.add(layout::kExitPort, 4, exit_port, "exit");
+
+    std::atomic<bool> stopping{false};
+    std::thread console;
+    if (o.serial == "stdio" || o.console_input) {
+        console = std::thread([&] {
+            while (!stopping) {
+                pollfd p{0, POLLIN, 0};
+                if (poll(&p, 1, 100) <= 0) continue;
+                uint8_t c;
+                if (read(0, &c, 1) != 1) break;
+                std::lock_guard g(device_lock);
+                uart.receive(c);
+            }
+        });
+    }
+
+    // --timeout: a kick (a signal to the vCPU thread) ends KVM_RUN.
+    struct sigaction sa{};
+    sa.sa_handler = on_kick;
+    sigaction(SIGUSR1, &sa, nullptr);
+    timed_out = false;
+    pthread_t vcpu_thread = pthread_self();
+    std::thread watchdog;
+    std::mutex watchdog_lock;
+    std::condition_variable watchdog_cv;
+    if (o.timeout_seconds) {
+        watchdog = std::thread([&] {
+            std::unique_lock l(watchdog_lock);
+            if (!watchdog_cv.wait_for(l, std::chrono::seconds(o.timeout_seconds), [&] { return stopping.load(); })) {
+                timed_out = true;
+                vcpu.state().immediate_exit = 1;
+                pthread_kill(vcpu_thread, SIGUSR1);
+            }
+        });
+    }
+
+    std::FILE* trace = nullptr;
+    if (!o.trace_exits.empty() && !(trace = std::fopen(o.trace_exits.c_str(), "w"))) {
+        std::cerr << "previrt-vmm: cannot write " << o.trace_exits << "\n";
+        return platforms::kExitPlatform;
+    }
+    ExitStats stats;
+    std::set<uint64_t> unknown_reported;
+    auto note = [&](const char* kind, uint64_t where, const std::string& detail) {
+        stats.count(kind, where);
+        if (trace) std::fprintf(trace, "%#llx %s %s\n", static_cast<unsigned long long>(vcpu.regs().rip), kind, detail.c_str());
+    };
+
+    int result = platforms::kExitGuestNoStatus;
+    for (bool running = true; running;) {
+        if (!vcpu.run()) {
+            if (timed_out) {
+                std::cerr << "previrt-vmm: the guest ran past --timeout " << o.timeout_seconds << "s; stopped\n"
+                          << register_dump(vcpu);
+                result = platforms::kExitTimeout;
+                break;
+            }
+            continue;
+        }
+        kvm_run& r = vcpu.state();
+        switch (r.exit_reason) {
+        case KVM_EXIT_IO: {
+            auto* data = reinterpret_cast<uint8_t*>(&r) + r.io.data_offset;
+            bool out = r.io.direction == KVM_EXIT_IO_OUT;
+            note("io", r.io.port, fmt::format("{:#x} {} {}", r.io.port, out ? "out" : "in", r.io.size));
+            std::lock_guard g(device_lock);
+            for (uint32_t i = 0; i < r.io.count; ++i, data += r.io.size) {
+                uint32_t value = 0;
+                if (out) {
+                    std::memcpy(&value, data, r.io.size);
+                    if (!bus.write(r.io.port, r.io.size, value) && unknown_reported.insert(r.io.port).second)
+                        std::cerr << fmt::format("previrt-vmm: write to unknown port {:#x} ignored\n", r.io.port);
+                } else {
+                    if (!bus.read(r.io.port, r.io.size, value)) {
+                        value = 0xffffffff;
+                        if (unknown_reported.insert(r.io.port).second)
+                            std::cerr << fmt::format("previrt-vmm: read of unknown port {:#x}: all ones\n", r.io.port);
+                    }
+                    std::memcpy(data, &value, r.io.size);
+                }
+            }
+            if (exit_port.status()) {
+                result = *exit_port.status();
+                running = false;
+            }
+            break;
+        }
+        case KVM_EXIT_MMIO: {
+            note("mmio", r.mmio.phys_addr, fmt::format("{:#x} {} {}", r.mmio.phys_addr, r.mmio.is_write ? "write" : "read", r.mmio.len));
+            if (!r.mmio.is_write) std::memset(r.mmio.data, 0xff, sizeof r.mmio.data);
+            if (unknown_reported.insert(r.mmio.phys_addr).second)
+                std::cerr << fmt::format("previrt-vmm: {} of unknown MMIO address {:#x}{}\n",
+                                         r.mmio.is_write ? "write" : "read", r.mmio.phys_addr,
+                                         r.mmio.is_write ? " ignored" : ": all ones");
+            break;
+        }
+        case KVM_EXIT_HLT:
+            note("hlt", 0, "");
+            std::cerr << "previrt-vmm: the guest halted with nothing to wake it\n" << register_dump(vcpu);
+            running = false;
+            break;
+        case KVM_EXIT_SHUTDOWN:
+            note("shutdown", 0, "");
+            std::cerr << "previrt-vmm: the guest shut down (a triple fault)\n" << register_dump(vcpu);
+            running = false;
+            break;
+        case KVM_EXIT_FAIL_ENTRY:
+            std::cerr << fmt::format("previrt-vmm: KVM could not enter the guest (hardware reason {:#x})\n",
+                                     r.fail_entry.hardware_entry_failure_reason)
+                      << register_dump(vcpu);
+            result = platforms::kExitPlatform;
+            running = false;
+            break;
+        case KVM_EXIT_INTERNAL_ERROR:
+            std::cerr << fmt::format("previrt-vmm: KVM internal error, suberror {}\n", r.internal.suberror)
+                      << register_dump(vcpu);
+            result = platforms::kExitPlatform;
+            running = false;
+            break;
+        default:
+            std::cerr << "previrt-vmm: unexpected exit reason " << r.exit_reason << "\n" << register_dump(vcpu);
+            result = platforms::kExitPlatform;
+            running = false;
+        }
+    }
+
+    stopping = true;
+    watchdog_cv.notify_all();
+    if (watchdog.joinable()) watchdog.join();
+    if (console.joinable()) console.join();
+    std::fflush(serial_out);
+    if (serial_out != stdout) std::fclose(serial_out);
+    if (trace) std::fclose(trace);
+    if (o.stats) std::cerr << "previrt-vmm: " << stats.summary();
+    return result;
+}
+
+}  // namespace previrt::kvm

@@ -1,0 +1,17 @@
+// previrt-vmm: the KVM monitor. Runs the unmodified guest image by
+// trap-and-emulate (pure virtualization): the in-kernel irqchip and PIT where
+// KVM offers them, everything else from the device library (devices/).
+#pragma once
+
+#include "platforms/run_options.h"
+
+namespace previrt::kvm {
+
+// Returns the guest's exit-port status, or a platforms::kExit* status.
+int run(const platforms::RunOptions& options);
+
+// Whether the host CPU has VT-x or AMD-V; without, /dev/kvm is a software
+// hypervisor that emulates every guest instruction.
+bool host_has_hardware_virtualization();
+
+}  // namespace previrt::kvm

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# previrt-vmm on bad input: one clear line and a distinct exit status each.
+# usage: errors.sh PREVIRT IMAGE
+set -uo pipefail
+previrt=$1 image=$2
+fail() { echo "FAIL: $*"; exit 1; }
+expect() {  # STATUS PATTERN COMMAND...
+    local want=$1 pattern=$2
+    shift 2
+    out=$("$@" 2>&1 </dev/null)
+    got=$?
+    echo "$out"
+    [ "$got" -eq "$want" ] || fail "'$*' exited $got, not $want"
+    grep -q -- "$pattern" <<<"$out" || fail "'$*' did not say '$pattern'"
+}
+expect 121 "cannot open /nonexistent" env PREVIRT_KVM_DEVICE=/nonexistent "$previrt" run --on kvm "$image"
+[ -e /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+echo "this is a text file, not an ELF image" >"$tmp"
+expect 120 "not an ELF file" "$previrt" run --on kvm "$tmp"
+expect 120 "does not fit" "$previrt" run --on kvm "$image" --mem 1
+expect 2 "wants a positive number" "$previrt" run --on kvm "$image" --mem lots

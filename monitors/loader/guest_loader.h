@@ -1,0 +1,40 @@
+// Puts the guest ELF into guest-physical memory the way a monitor starts it at
+// its 64-bit entry (abi/previrt/boot_info.h): segments at their physical
+// addresses, boot page tables for the kernel window, and the BootInfo.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "elf/elf_file.h"
+
+namespace previrt::loader {
+
+class LoadError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Where the monitor's own boot structures go: below 1 MiB, reported reserved.
+inline constexpr uint64_t kBootPml4 = 0x1000;
+inline constexpr uint64_t kBootPdpt = 0x2000;
+inline constexpr uint64_t kBootPd = 0x3000;
+inline constexpr uint64_t kBootInfo = 0x5000;
+inline constexpr uint64_t kBootStackTop = 0x9000;
+inline constexpr uint64_t kReservedEnd = 0x100000;
+
+struct BootState {
+    uint64_t entry = 0;      // virtual address of the 64-bit entry
+    uint64_t cr3 = 0;
+    uint64_t rdi = 0, rsi = 0, rsp = 0;
+    uint64_t image_end = 0;  // guest-physical end of the loaded segments
+};
+
+// Validates the image (ELF64 x86-64 executable; every loadable segment inside
+// `ram`, above the reserved low memory; an entry note inside a segment) and
+// loads it. Throws LoadError saying what is wrong.
+BootState load_guest(const elf::File& image, std::span<uint8_t> ram, const std::string& command_line);
+
+}  // namespace previrt::loader

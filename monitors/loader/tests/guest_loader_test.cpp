@@ -1,0 +1,71 @@
+// The loader with the real guest image, and with images it must refuse.
+#include "monitors/loader/guest_loader.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "previrt/boot_info.h"
+#include "previrt/guest_layout.h"
+
+namespace previrt::loader {
+namespace {
+
+std::string error_of(const elf::File& image, size_t ram_mib, const std::string& cmdline = "") {
+    std::vector<uint8_t> ram(ram_mib << 20);
+    try {
+        load_guest(image, ram, cmdline);
+    } catch (const LoadError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(GuestLoader, LoadsTheReferenceGuestForItsSixtyFourBitEntry) {
+    elf::File image = elf::File::load(PREVIRT_GUEST_IMAGE);
+    std::vector<uint8_t> ram(64 << 20, 0xa5);
+    BootState s = load_guest(image, ram, "init=bench short");
+
+    uint64_t entry_symbol = 0;
+    for (const elf::Symbol& sym : image.symbols())
+        if (sym.name == "previrt_entry64") entry_symbol = sym.value;
+    EXPECT_EQ(s.entry, entry_symbol);
+    EXPECT_EQ(s.rdi, boot::kBootMagic);
+    EXPECT_EQ(s.rsi, kBootInfo);
+    EXPECT_EQ(s.cr3, kBootPml4);
+
+    // The image is at its physical load address, byte for byte, its bss zeroed.
+    const elf::Section& text = image.sections()[*image.find_section(".text")];
+    uint64_t text_phys = layout::kernel_phys(text.addr);
+    EXPECT_EQ(std::memcmp(ram.data() + text_phys, text.data.data(), text.data.size()), 0);
+    const elf::Section& bss = image.sections()[*image.find_section(".bss")];
+    for (uint64_t i = 0; i < bss.size; i += 4096) EXPECT_EQ(ram[layout::kernel_phys(bss.addr) + i], 0);
+
+    boot::BootInfo info;
+    std::memcpy(&info, ram.data() + kBootInfo, sizeof info);
+    EXPECT_EQ(info.version, boot::kBootInfoVersion);
+    EXPECT_STREQ(info.command_line, "init=bench short");
+    ASSERT_EQ(info.region_count, 2u);
+    EXPECT_EQ(info.regions[1].base + info.regions[1].length, ram.size());
+
+    // The kernel window maps physical 0 at kKernelBase (2 MiB pages).
+    uint64_t pdpt_entry, pd_entry;
+    std::memcpy(&pdpt_entry, ram.data() + kBootPdpt + 8 * (layout::kKernelBase >> 30), 8);
+    std::memcpy(&pd_entry, ram.data() + kBootPd, 8);
+    EXPECT_EQ(pdpt_entry & ~0xfffull, kBootPd);
+    EXPECT_EQ(pd_entry, 0x83u);
+}
+
+TEST(GuestLoader, RefusesImagesItCannotStart) {
+    elf::File guest = elf::File::load(PREVIRT_GUEST_IMAGE);
+    EXPECT_NE(error_of(guest, 1).find("does not fit"), std::string::npos);
+    EXPECT_NE(error_of(guest, 64, std::string(300, 'x')).find("command line longer"), std::string::npos);
+    EXPECT_NE(error_of(guest, 2048).find("kernel window"), std::string::npos);
+
+    elf::File no_note = elf::File::load(PREVIRT_SAMPLE_IMAGE);  // an executable without the entry note
+    EXPECT_NE(error_of(no_note, 64).find("no 'previrt' entry note"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace previrt::loader

@@ -255,7 +255,7 @@ private:
         const CatalogueEntry* entry = classify(*d);
         if (!entry) return;
         insertions_.push_back(Insertion{s.line, s.begin + ins.head, site_begin_text()});
-        insert_after(s, site_end_text(entry->kind, mode_, entry->site_length));
+        insert_after(s, site_end_text(entry->kind, mode_, entry->site_length, legacy_target()));
         ++result_.sites[entry->kind];
     }
 
@@ -284,9 +284,11 @@ private:
         Insertion begin = prefix ? *prefix : Insertion{s.line, s.begin + ins.head, {}};
         begin.text = site_begin_text();
         insertions_.push_back(std::move(begin));
-        insert_after(s, site_end_text(entry->kind, flags, entry->site_length));
+        insert_after(s, site_end_text(entry->kind, flags, entry->site_length, legacy_target()));
         ++result_.sites[entry->kind];
     }
+
+    bool legacy_target() const { return options_.initial_mode != abi::kSiteMode64; }
 
     void insert_after(const Statement& s, std::string text) {
         insertions_.push_back(Insertion{s.line, s.end, ";" + std::move(text)});
@@ -335,8 +337,10 @@ private:
 
 std::string site_begin_text() { return PREVIRT_SITE_BEGIN; }
 
-std::string site_end_text(SiteKind kind, uint8_t flags, uint8_t length) {
-    std::string t = (flags & abi::kSiteModeMask) == abi::kSiteMode64 ? kEndTemplate : kEndLegacyTemplate;
+std::string site_end_text(SiteKind kind, uint8_t flags, uint8_t length, bool legacy_target) {
+    // For an i386 target GNU as lays out .nops with lea forms even in .code64.
+    bool multi_byte = (flags & abi::kSiteModeMask) == abi::kSiteMode64 && !legacy_target;
+    std::string t = multi_byte ? kEndTemplate : kEndLegacyTemplate;
     t = replace_all(std::move(t), "@KIND@", std::to_string(static_cast<unsigned>(kind)));
     t = replace_all(std::move(t), "@FLAGS@", std::to_string(flags));
     return replace_all(std::move(t), "@LENGTH@", std::to_string(length));

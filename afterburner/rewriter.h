@@ -17,7 +17,8 @@ namespace previrt::afterburner {
 
 struct RewriteOptions {
     std::string file_name = "<stdin>";       // for messages
-    uint8_t initial_mode = abi::kSiteMode64;  // as --32 starts in 32-bit mode
+    uint8_t initial_mode = abi::kSiteMode64;  // as --32 starts in 32-bit mode; its objects are
+                                              // padded with single-byte NOPs throughout
     const Annotations* annotations = nullptr;
 };
 
@@ -32,7 +33,8 @@ RewriteResult rewrite(std::string_view source, const RewriteOptions& options);
 
 // The site text for one instruction: what goes before it, and what goes after.
 std::string site_begin_text();
-std::string site_end_text(abi::SiteKind kind, uint8_t flags, uint8_t length);
+// Multi-byte NOPs for 64-bit code of a 64-bit target, single-byte ones elsewhere.
+std::string site_end_text(abi::SiteKind kind, uint8_t flags, uint8_t length, bool legacy_target = false);
 std::string code_mode_text(uint8_t mode);
 
 }  // namespace previrt::afterburner

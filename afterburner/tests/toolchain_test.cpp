@@ -245,13 +245,14 @@ TEST_F(Toolchain, ProfileGuidedAnnotationRecordsExactlyTheTrappingAccess) {
 TEST_F(Toolchain, ThirtyTwoBitObjectsAreAfterburnt) {
     write_file(dir_ / "boot.s", "\t.text\n\t.globl _start\n_start:\n\tcli\n\tmovl %cr0, %eax\n\tlgdt gdt\n"
                                  "\tpushfl\n\tpopfl\n\t.byte 0x0f, 0x01, 0xcb\n\tljmp $8, $_start\n"
-                                 "\t.code16\n\tcli\n\thlt\n\t.data\ngdt:\t.quad 0\n");
+                                 "\t.code16\n\tcli\n\thlt\n\t.code64\n\tlidt (%rax)\n\t.data\ngdt:\t.quad 0\n");
     check_run(quote(kPrevirt) + " as --32 -o " + quote(dir_ / "boot.o") + " " + quote(dir_ / "boot.s"));
     InspectReport obj = inspect_file(dir_ / "boot.o");
     EXPECT_TRUE(obj.findings.empty()) << findings(obj);
     EXPECT_EQ(sites_of(obj, "cli"), 2u);
     EXPECT_EQ(sites_of(obj, "stac"), 1u);
     EXPECT_EQ(sites_of(obj, "far_jmp"), 1u);
+    EXPECT_EQ(sites_of(obj, "lidt"), 1u);  // 64-bit code in a 32-bit object, as in a trampoline
     check_run("ld -m elf_i386 -o " + quote(dir_ / "boot.elf") + " " + quote(dir_ / "boot.o"));
     elf::File linked = elf::File::load(dir_ / "boot.elf");
     EXPECT_FALSE(linked.is64());

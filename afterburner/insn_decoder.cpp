@@ -1,6 +1,7 @@
 #include "afterburner/insn_decoder.h"
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 namespace previrt::afterburner {
@@ -86,6 +87,14 @@ std::optional<DecodedInsn> InsnDecoder::decode(std::span<const uint8_t> bytes) c
     return d;
 }
 
+std::optional<ZydisDecodedInstruction> InsnDecoder::decode_brief(std::span<const uint8_t> bytes) const {
+    ZydisDecoderContext context;
+    ZydisDecodedInstruction insn;
+    if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&decoder_, &context, bytes.data(), bytes.size(), &insn)))
+        return std::nullopt;
+    return insn;
+}
+
 std::string InsnDecoder::format(const DecodedInsn& d, uint64_t address) const {
     char buffer[256];
     if (ZYAN_FAILED(ZydisFormatterFormatInstruction(&formatter_, &d.insn, d.operands, d.insn.operand_count_visible,
@@ -101,6 +110,17 @@ const CatalogueEntry* classify(const DecodedInsn& d) {
             return &e;
     }
     return nullptr;
+}
+
+bool may_be_sensitive(ZydisMnemonic mnemonic) {
+    static const auto table = [] {
+        std::array<bool, ZYDIS_MNEMONIC_MAX_VALUE + 1> t{};
+        for (const CatalogueEntry& e : catalogue())
+            for (ZydisMnemonic m : e.zydis)
+                if (m != ZYDIS_MNEMONIC_INVALID) t[m] = true;
+        return t;
+    }();
+    return mnemonic <= ZYDIS_MNEMONIC_MAX_VALUE && table[mnemonic];
 }
 
 bool is_nop(const DecodedInsn& d) { return d.insn.mnemonic == ZYDIS_MNEMONIC_NOP; }

@@ -24,6 +24,8 @@ public:
     explicit InsnDecoder(uint8_t mode = abi::kSiteMode64);  // one of abi::kSiteMode*
 
     std::optional<DecodedInsn> decode(std::span<const uint8_t> bytes) const;
+    // Length and mnemonic only, without operands: the fast path of a sweep.
+    std::optional<ZydisDecodedInstruction> decode_brief(std::span<const uint8_t> bytes) const;
     // AT&T syntax, as objdump prints it.
     std::string format(const DecodedInsn& d, uint64_t address) const;
 
@@ -35,6 +37,8 @@ private:
 
 // The catalogue entry the instruction falls under, or nullptr if it is not sensitive.
 const CatalogueEntry* classify(const DecodedInsn& d);
+// Whether an instruction with this mnemonic can be in the catalogue at all.
+bool may_be_sensitive(ZydisMnemonic mnemonic);
 
 bool is_nop(const DecodedInsn& d);
 

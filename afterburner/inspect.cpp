@@ -105,16 +105,20 @@ private:
             uint8_t mode = file_.is64() ? abi::kSiteMode64 : abi::kSiteMode32;
             if (auto m = modes.upper_bound(pos); m != modes.begin()) mode = std::prev(m)->second;
             uint64_t limit = next_anchor != anchors.end() && *next_anchor > pos ? *next_anchor : s.size;
-            auto d = decoder(mode).decode(s.data.subspan(pos, limit - pos));
-            if (!d) {
+            const InsnDecoder& dec = decoder(mode);
+            auto brief = dec.decode_brief(s.data.subspan(pos, limit - pos));
+            if (!brief) {
                 ++pos;
                 continue;
             }
             ++report_.instructions_scanned;
-            if (const CatalogueEntry* e = classify(*d))
-                add(index, pos, fmt::format("unrecorded sensitive instruction '{}' ({})",
-                                            decoder(mode).format(*d, base + pos), e->name));
-            pos += d->insn.length;
+            if (may_be_sensitive(brief->mnemonic)) {
+                auto d = dec.decode(s.data.subspan(pos, limit - pos));
+                if (const CatalogueEntry* e = d ? classify(*d) : nullptr)
+                    add(index, pos, fmt::format("unrecorded sensitive instruction '{}' ({})", dec.format(*d, base + pos),
+                                                e->name));
+            }
+            pos += brief->length;
         }
     }
 

@@ -6,14 +6,15 @@ set -uo pipefail
 previrt=$1 image=$2
 typed="hello previrt"
 coproc GUEST { "$previrt" run --on qemu "$image" --cmdline "echo" --timeout 240 2>&1; }
-pid=$GUEST_PID  # bash forgets it once the coprocess ends
+pid=$GUEST_PID  # bash forgets these once the coprocess ends: keep copies
+exec {from_guest}<&"${GUEST[0]}" {to_guest}>&"${GUEST[1]}"
 out=""
 sent=0
-while IFS= read -r -N 1 -t 240 c <&"${GUEST[0]}"; do
+while IFS= read -r -N 1 -t 240 c <&"$from_guest"; do
     printf '%s' "$c"
     out+=$c
     if ((!sent)) && [[ $out == *"echo> " ]]; then
-        printf '%s\n' "$typed" >&"${GUEST[1]}"
+        printf '%s\n' "$typed" >&"$to_guest"
         sent=1
     fi
 done

@@ -123,10 +123,9 @@ unsigned scan_bus(unsigned bus) {
     return found;
 }
 
-}  // namespace
-
-uint32_t config_read32(unsigned bus, unsigned device, unsigned function, unsigned offset) {
-    LockGuard g(lock);
+// Selects a configuration dword; the caller holds the lock until it has used
+// the data port.
+void select(unsigned bus, unsigned device, unsigned function, unsigned offset) {
     ConfigAddress::from_value(0)
         .set_enable(1)
         .set_bus(bus)
@@ -134,18 +133,19 @@ uint32_t config_read32(unsigned bus, unsigned device, unsigned function, unsigne
         .set_function(function)
         .set_dword(offset >> 2)
         .write_to(kConfigAddressPort);
+}
+
+}  // namespace
+
+uint32_t config_read32(unsigned bus, unsigned device, unsigned function, unsigned offset) {
+    LockGuard g(lock);
+    select(bus, device, function, offset);
     return ConfigData::read_from(kConfigDataPort).value();
 }
 
 void config_write32(unsigned bus, unsigned device, unsigned function, unsigned offset, uint32_t value) {
     LockGuard g(lock);
-    ConfigAddress::from_value(0)
-        .set_enable(1)
-        .set_bus(bus)
-        .set_device(device)
-        .set_function(function)
-        .set_dword(offset >> 2)
-        .write_to(kConfigAddressPort);
+    select(bus, device, function, offset);
     ConfigData::from_value(value).write_to(kConfigDataPort);
 }
 

@@ -11,6 +11,7 @@
 #include "devices/uart16550.h"
 #include "kernel/boot.h"
 #include "kernel/console.h"
+#include "kernel/exit_bench.h"
 #include "kernel/frames.h"
 #include "kernel/process.h"
 #include "kernel/selfcheck.h"
@@ -42,8 +43,9 @@ void check_cpu() {
 void timer_irq(InterruptFrame&) { timer_tick(); }
 
 // The command line: "init=NAME" picks the first program (default selftest);
-// "short" and "echo" become the flags it gets as its argument.
-const char* parse_command_line(const char* line, char* init, size_t init_size, uint64_t& flags) {
+// "short" and "echo" become the flags it gets as its argument; "exitbench"
+// measures the platform's exits from the kernel instead of running a program.
+const char* parse_command_line(const char* line, char* init, size_t init_size, uint64_t& flags, bool& exit_bench) {
     const char* name = "selftest";
     flags = 0;
     for (const char* p = line; *p;) {
@@ -52,6 +54,7 @@ const char* parse_command_line(const char* line, char* init, size_t init_size, u
         while (*p && *p != ' ') ++p;
         size_t n = static_cast<size_t>(p - word);
         if (n == 5 && strncmp(word, "short", 5) == 0) flags |= sys::kFlagShort;
+        else if (n == 9 && strncmp(word, "exitbench", 9) == 0) exit_bench = true;
         else if (n == 4 && strncmp(word, "echo", 4) == 0) flags |= sys::kFlagEcho;
         else if (n > 5 && strncmp(word, "init=", 5) == 0 && n - 5 < init_size) {
             memcpy(init, word + 5, n - 5);
@@ -93,8 +96,13 @@ extern "C" [[noreturn]] void kernel_main(uint64_t magic, uint64_t info_phys) {
 
     char init_name[32];
     uint64_t flags = 0;
-    const char* init = parse_command_line(boot.command_line, init_name, sizeof init_name, flags);
+    bool exit_bench = false;
+    const char* init = parse_command_line(boot.command_line, init_name, sizeof init_name, flags, exit_bench);
     set_command_line_flags(flags);
+    if (exit_bench) {
+        run_exit_bench(flags & sys::kFlagShort);
+        cpu::power_off(0);
+    }
     int64_t pid = spawn(init, flags, nullptr);
     if (pid < 0) panic("cannot start init program '%s' (error %ld)", init, pid);
     int64_t status = run_until_exit(pid);

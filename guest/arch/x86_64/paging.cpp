@@ -92,6 +92,17 @@ void init() {
 
 const AddressSpace& kernel_space() { return kernel; }
 
+uint64_t map_device(uint64_t phys) {
+    constexpr uint64_t kCacheDisable = 1ull << 4;  // PCD (Intel SDM Vol. 3A, table 4-17)
+    phys &= ~(kLargePageSize - 1);
+    if (phys < ram_top() || phys >= layout::kKernelWindowSize) panic("map_device: %lx is RAM or outside the window", phys);
+    set_entry(&table(kernel_pd)[phys / kLargePageSize],
+              phys | kPresent | kWritable | kLargePage | kCacheDisable | kNoExecute);
+    uint64_t va = layout::kernel_virt(phys);
+    cpu::invlpg(va);
+    return va;
+}
+
 bool create(AddressSpace& as) {
     as.root = frame_alloc();
     uint64_t pdpt = frame_alloc();

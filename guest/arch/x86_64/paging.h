@@ -24,6 +24,10 @@ struct AddressSpace {
 void init();
 const AddressSpace& kernel_space();
 
+// Maps the 2 MiB of guest-physical space at `phys` (above RAM, inside the
+// kernel window) uncached, for device registers; returns its kernel address.
+uint64_t map_device(uint64_t phys);
+
 bool create(AddressSpace& as);
 // Frees every user page and table of `as` (not the kernel window).
 void destroy(AddressSpace& as);

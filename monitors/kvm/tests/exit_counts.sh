@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Exits per operation under previrt-vmm, which any KVM host reproduces: the
+# guest's exitbench (short: 200 of each) reads and writes the UART's scratch
+# register and reads unbacked device memory; each access must be exactly one
+# exit of its kind, and the guest must report a cost for each.
+# usage: exit_counts.sh PREVIRT IMAGE
+set -uo pipefail
+previrt=$1 image=$2
+out=$("$previrt" run --on kvm "$image" --cmdline "exitbench short" --timeout 240 --stats 2>&1 </dev/null)
+status=$?
+echo "$out"
+[ "$status" -eq 121 ] && { echo "SKIP: no usable /dev/kvm"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+[ "$status" -eq 0 ] || fail "exit status $status"
+grep -Eq "^  io .*0x3ff: 400[,)]" <<<"$out" || fail "200 port reads and 200 writes were not 400 port exits"
+grep -Eq "^  mmio +200 +\(0x3fe00000: 200\)" <<<"$out" || fail "200 device-memory reads were not 200 MMIO exits"
+for op in port_read port_write mmio_read loop_baseline; do
+    grep -Eq "^exitbench $op [0-9]+ 200" <<<"$out" || fail "no $op figure"
+done

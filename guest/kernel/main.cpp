@@ -42,9 +42,19 @@ void check_cpu() {
 
 void timer_irq(InterruptFrame&) { timer_tick(); }
 
+// "triplefault" on the command line: what a platform does with a guest that
+// resets the machine (an empty IDT turns the breakpoint into a triple fault).
+[[noreturn]] void triple_fault() {
+    kprintf("triplefault: as asked on the command line\n");
+    cpu::lidt({0, 0});
+    asm volatile("int3");
+    __builtin_unreachable();
+}
+
 // The command line: "init=NAME" picks the first program (default selftest);
 // "short" and "echo" become the flags it gets as its argument; "exitbench"
-// measures the platform's exits from the kernel instead of running a program.
+// measures the platform's exits from the kernel instead of running a program;
+// "triplefault" resets the machine, to test how the platform reports it.
 const char* parse_command_line(const char* line, char* init, size_t init_size, uint64_t& flags, bool& exit_bench) {
     const char* name = "selftest";
     flags = 0;
@@ -55,6 +65,7 @@ const char* parse_command_line(const char* line, char* init, size_t init_size, u
         size_t n = static_cast<size_t>(p - word);
         if (n == 5 && strncmp(word, "short", 5) == 0) flags |= sys::kFlagShort;
         else if (n == 9 && strncmp(word, "exitbench", 9) == 0) exit_bench = true;
+        else if (n == 11 && strncmp(word, "triplefault", 11) == 0) triple_fault();
         else if (n == 4 && strncmp(word, "echo", 4) == 0) flags |= sys::kFlagEcho;
         else if (n > 5 && strncmp(word, "init=", 5) == 0 && n - 5 < init_size) {
             memcpy(init, word + 5, n - 5);

@@ -21,3 +21,10 @@ echo "this is a text file, not an ELF image" >"$tmp"
 expect 120 "not an ELF file" "$previrt" run --on kvm "$tmp"
 expect 120 "does not fit" "$previrt" run --on kvm "$image" --mem 1
 expect 2 "wants a positive number" "$previrt" run --on kvm "$image" --mem lots
+# A guest that resets the machine: a register dump and a non-zero status, never
+# a hang (KVM reports a shutdown; a software KVM may report an emulation failure).
+out=$("$previrt" run --on kvm "$image" --cmdline triplefault --timeout 120 2>&1 </dev/null)
+got=$?
+echo "$out"
+[ "$got" -eq 125 ] || [ "$got" -eq 126 ] || fail "a triple fault exited $got, not 125 or 126"
+grep -q "^  rip [0-9a-f]\{16\}" <<<"$out" || fail "no register dump after the triple fault"

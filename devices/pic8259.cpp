@@ -1,0 +1,269 @@
+#include "devices/pic8259.h"
+
+#include <utility>
+
+#include "devices/reg_field.h"
+
+namespace previrt::devices {
+namespace {
+
+using Field = RegField<uint8_t>;
+
+constexpr unsigned kLinesPerChip = 8;
+
+// A write to A0 = 0 is ICW1 if D4 is set, else OCW3 if D3 is set, else OCW2
+// ("Initialization Command Words", "Operation Command Words").
+constexpr Field kIsIcw1{4}, kIsOcw3{3};
+
+// ICW1. A7-A5 and ADI are the 8080's call address, nothing to an x86.
+constexpr Field kIcw1NeedIcw4{0}, kIcw1Single{1}, kIcw1LevelTriggered{3};
+// ICW2 in 8086 mode: T7-T3, the vector of line 0; the chip puts the line in the low three bits.
+constexpr Field kIcw2VectorBase{7, 3}, kVectorLine{2, 0};
+// ICW4. BUF and M/S choose the SP/EN pin's use: the pair knows which chip is which.
+constexpr Field kIcw4AutoEoi{1}, kIcw4SpecialFullyNested{4};
+
+// OCW2: R, SL and EOI in D7-D5, the level for the specific commands in D2-D0.
+constexpr Field kOcw2Command{7, 5}, kOcw2Level{2, 0};
+constexpr unsigned kRotateInAeoiClear = 0b000, kNonSpecificEoi = 0b001, kNoOperation = 0b010, kSpecificEoi = 0b011,
+                   kRotateInAeoiSet = 0b100, kRotateOnNonSpecificEoi = 0b101, kSetPriority = 0b110,
+                   kRotateOnSpecificEoi = 0b111;
+
+// OCW3: RIS takes effect only with RR, SMM only with ESMM.
+constexpr Field kOcw3ReadIsr{0}, kOcw3ReadRegister{1}, kOcw3Poll{2}, kOcw3SpecialMask{5}, kOcw3EnableSpecialMask{6};
+
+// The poll word ("Poll Command"): I, then the highest requesting level in W2-W0.
+constexpr Field kPollInterrupt{7};
+
+// "Interrupt Sequence": with no request left at the acknowledge the chip
+// answers as for IR7, without setting its in-service bit.
+constexpr unsigned kSpuriousLine = 7;
+
+constexpr uint8_t bit(unsigned line) { return static_cast<uint8_t>(1u << line); }
+
+}  // namespace
+
+Pic8259Pair::Pic8259Pair(IrqLine intr) : intr_(std::move(intr)) {}
+
+void Pic8259Pair::set_irq(unsigned irq, bool level) {
+    if (irq >= kLines || irq == kCascadeIrq) return;
+    if (irq < kLinesPerChip)
+        master_.set_input(irq, level);
+    else
+        slave_.set_input(irq - kLinesPerChip, level);
+    update();
+}
+
+// "Interrupt Sequence", 8086 mode: the first INTA pulse freezes the requests
+// and moves the chosen one into service, the second carries the vector, from
+// the slave if the chosen master line has one (ICW3).
+uint8_t Pic8259Pair::acknowledge() {
+    uint8_t vector;
+    int line = master_.resolve();
+    if (line < 0) {
+        vector = master_.vector(kSpuriousLine);
+    } else {
+        master_.accept(static_cast<unsigned>(line));
+        if (master_.cascades(static_cast<unsigned>(line))) {
+            int slave_line = slave_.resolve();
+            if (slave_line < 0) {
+                vector = slave_.vector(kSpuriousLine);
+            } else {
+                slave_.accept(static_cast<unsigned>(slave_line));
+                vector = slave_.vector(static_cast<unsigned>(slave_line));
+            }
+            // A slave that still asserts INT after this acknowledge (its next
+            // request, in AEOI mode) is a new request on IR2, not the one just taken.
+            master_.set_input(kCascadeIrq, false);
+        } else {
+            vector = master_.vector(static_cast<unsigned>(line));
+        }
+    }
+    update();
+    return vector;
+}
+
+Pic8259Pair::Chip* Pic8259Pair::chip(uint16_t port) {
+    if (port >= kMasterBase && port < kMasterBase + kPortsPerChip) return &master_;
+    if (port >= kSlaveBase && port < kSlaveBase + kPortsPerChip) return &slave_;
+    return nullptr;  // a wide access that ran past the chip
+}
+
+uint8_t Pic8259Pair::read8(uint16_t port) {
+    Chip* c = chip(port);
+    if (!c) return 0xff;
+    uint8_t value = c->read(port & 1);
+    update();  // a poll is an acknowledge
+    return value;
+}
+
+void Pic8259Pair::write8(uint16_t port, uint8_t value) {
+    Chip* c = chip(port);
+    if (!c) return;
+    c->write(port & 1, value);
+    update();
+}
+
+void Pic8259Pair::update() {
+    master_.set_input(kCascadeIrq, slave_.interrupt());
+    intr_.set(master_.interrupt());
+}
+
+// An edge sets the request; nothing but the acknowledge clears it (see the header).
+void Pic8259Pair::Chip::set_input(unsigned line, bool level) {
+    uint8_t b = bit(line);
+    if (level && !(input_ & b)) irr_ |= b;
+    input_ = level ? input_ | b : input_ & ~b;
+}
+
+uint8_t Pic8259Pair::Chip::requests() const { return kIcw1LevelTriggered.test(icw1_) ? input_ : irr_; }
+
+uint8_t Pic8259Pair::Chip::cascade_lines() const { return master_ && !kIcw1Single.test(icw1_) ? icw3_ : 0; }
+
+bool Pic8259Pair::Chip::cascades(unsigned line) const { return (cascade_lines() & bit(line)) != 0; }
+
+uint8_t Pic8259Pair::Chip::vector(unsigned line) const {
+    return static_cast<uint8_t>((icw2_ & kIcw2VectorBase.mask()) | kVectorLine.of(line));
+}
+
+// "Fully Nested Mode": the highest-priority unmasked request, unless a line of
+// the same or higher priority is in service. In special mask mode a masked
+// line's in-service bit holds nothing back ("Special Mask Mode"); in special
+// fully nested mode a slave's line does not hold back the slave's own further
+// requests, which its own priority logic has already ranked ("Special Fully
+// Nested Mode").
+int Pic8259Pair::Chip::resolve() const {
+    uint8_t pending = requests() & ~imr_;
+    if (!pending) return -1;
+    uint8_t blocking = isr_;
+    if (special_mask_) blocking &= ~imr_;
+    if (kIcw4SpecialFullyNested.test(icw4_)) blocking &= ~cascade_lines();
+    for (unsigned p = 0; p < kLinesPerChip; ++p) {
+        unsigned line = line_at(p);
+        if (blocking & bit(line)) return -1;
+        if (pending & bit(line)) return static_cast<int>(line);
+    }
+    return -1;
+}
+
+int Pic8259Pair::Chip::highest_in_service() const {
+    for (unsigned p = 0; p < kLinesPerChip; ++p)
+        if (isr_ & bit(line_at(p))) return static_cast<int>(line_at(p));
+    return -1;
+}
+
+// "Automatic End of Interrupt Mode": the EOI comes at the end of the
+// acknowledge, so the in-service bit is never seen set; with rotation on, the
+// line then takes the lowest priority.
+void Pic8259Pair::Chip::accept(unsigned line) {
+    irr_ &= ~bit(line);
+    if (!kIcw4AutoEoi.test(icw4_))
+        isr_ |= bit(line);
+    else if (rotate_on_aeoi_)
+        lowest_ = line;
+}
+
+uint8_t Pic8259Pair::Chip::read(bool a0) {
+    if (poll_) {
+        // "Poll Command": the next read is an acknowledge that returns the poll
+        // word instead of a vector, whichever port it reads.
+        poll_ = false;
+        int line = resolve();
+        if (line < 0) return 0;
+        accept(static_cast<unsigned>(line));
+        return static_cast<uint8_t>(kPollInterrupt.of(1) | kVectorLine.of(static_cast<unsigned>(line)));
+    }
+    if (a0) return imr_;
+    return read_isr_ ? isr_ : requests();  // "Reading the 8259A Status"
+}
+
+void Pic8259Pair::Chip::write(bool a0, uint8_t value) {
+    if (!a0) {
+        if (kIsIcw1.test(value))
+            write_icw1(value);
+        else if (kIsOcw3.test(value))
+            write_ocw3(value);
+        else
+            write_ocw2(value);
+        return;
+    }
+    // "Initialization Command Words": ICW2 always follows ICW1, ICW3 only in
+    // cascade mode (SNGL = 0), ICW4 only if ICW1 asked for it (IC4 = 1).
+    switch (next_icw_) {
+        case 2:
+            icw2_ = value;
+            next_icw_ = !kIcw1Single.test(icw1_) ? 3 : kIcw1NeedIcw4.test(icw1_) ? 4 : 0;
+            break;
+        case 3:
+            icw3_ = value;
+            next_icw_ = kIcw1NeedIcw4.test(icw1_) ? 4 : 0;
+            break;
+        case 4:
+            icw4_ = value;
+            next_icw_ = 0;
+            break;
+        default:
+            imr_ = value;  // OCW1
+            return;
+    }
+    initialised_ = next_icw_ == 0;
+}
+
+// "Initialization Command Words", what ICW1 does at once: the edge sense
+// circuit is reset (a request needs a new rising edge), the mask cleared, IR7
+// given the lowest priority, special mask mode cleared, IRR selected for
+// reading, and without IC4 every ICW4 function cleared. As in QEMU's model the
+// in-service bits go too: a driver that starts over sends no EOI for them.
+void Pic8259Pair::Chip::write_icw1(uint8_t value) {
+    icw1_ = value;
+    if (!kIcw1NeedIcw4.test(value)) icw4_ = 0;
+    irr_ = isr_ = imr_ = 0;
+    lowest_ = kLinesPerChip - 1;
+    special_mask_ = read_isr_ = poll_ = rotate_on_aeoi_ = false;
+    next_icw_ = 2;
+    initialised_ = false;  // INT stays low until the vector base is known
+}
+
+// "Operation Command Words", OCW2: the EOI and rotation commands.
+void Pic8259Pair::Chip::write_ocw2(uint8_t value) {
+    unsigned level = kOcw2Level.get(value);
+    int line;
+    switch (kOcw2Command.get(value)) {
+        case kNonSpecificEoi:
+            if ((line = highest_in_service()) >= 0) isr_ &= ~bit(static_cast<unsigned>(line));
+            break;
+        case kSpecificEoi:
+            isr_ &= ~bit(level);
+            break;
+        case kRotateOnNonSpecificEoi:
+            if ((line = highest_in_service()) >= 0) {
+                isr_ &= ~bit(static_cast<unsigned>(line));
+                lowest_ = static_cast<unsigned>(line);
+            }
+            break;
+        case kRotateOnSpecificEoi:
+            isr_ &= ~bit(level);
+            lowest_ = level;
+            break;
+        case kSetPriority:
+            lowest_ = level;
+            break;
+        case kRotateInAeoiSet:
+            rotate_on_aeoi_ = true;
+            break;
+        case kRotateInAeoiClear:
+            rotate_on_aeoi_ = false;
+            break;
+        case kNoOperation:
+            break;
+    }
+}
+
+// OCW3: which register A0 = 0 reads back (kept until changed), the poll
+// command and special mask mode.
+void Pic8259Pair::Chip::write_ocw3(uint8_t value) {
+    if (kOcw3ReadRegister.test(value)) read_isr_ = kOcw3ReadIsr.test(value);
+    if (kOcw3Poll.test(value)) poll_ = true;
+    if (kOcw3EnableSpecialMask.test(value)) special_mask_ = kOcw3SpecialMask.test(value);
+}
+
+}  // namespace previrt::devices

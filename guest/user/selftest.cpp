@@ -28,14 +28,20 @@ enum Role : uint64_t {
     kRoleWriteText = 4,
     kRolePrivileged = 5,
     kRoleExecData = 6,
-    kRolePipeWriter = 7,  // parameter: the pipe's write fd
-    kRoleSpinner = 8,     // parameter: a pipe's write fd, for "I am running"
+    kRolePipeWriter = 7,     // parameter: the pipe's write fd
+    kRoleSpinner = 8,        // parameter: a pipe's write fd, for "I am running"
+    kRoleReadAddress = 9,    // parameter: the address to read
+    kRoleWriteAddress = 10,  // parameter: the address to write
+    kRoleExecAddress = 11,   // parameter: the address to call
 };
 
 // Exit statuses of a child meant to be killed: it lived on, or could not even
 // set up the access.
 constexpr int kSurvived = 1;
 constexpr int kSetupFailed = 2;
+// The access completed: a read returned a value (which the child prints), a
+// write went through, a call into the address returned.
+constexpr int kLeaked = 3;
 
 constexpr uint64_t kKernelAddress = layout::kKernelBase + layout::kKernelPhysLoad;
 
@@ -82,6 +88,23 @@ int exec_data() {
     return kSurvived;
 }
 
+// The isolation children: one access to an address user mode must not reach.
+int read_address(uint64_t address) {
+    uint64_t value = *reinterpret_cast<volatile uint64_t*>(address);
+    printf("# selftest: user mode read 0x%lx at 0x%lx\n", value, address);
+    return kLeaked;
+}
+
+int write_address(uint64_t address) {
+    *reinterpret_cast<volatile uint64_t*>(address) = 0x64656b61656c;  // "leaked"
+    return kLeaked;
+}
+
+int exec_address(uint64_t address) {
+    reinterpret_cast<void (*)()>(address)();
+    return kLeaked;
+}
+
 // The same text on both sides of the pipe; longer than one read is likely to
 // return, so that short reads are exercised.
 constexpr uint64_t kPipeBytes = 3000;
@@ -119,6 +142,32 @@ const char* expect_killed(uint64_t role, int64_t vector, const char* what) {
     if (status == kSurvived) return fail("the child %s and lived on", what);
     if (status == kSetupFailed) return fail("the child could not set up (map or unmap failed)");
     return fail("the child %s: status 0x%lx, expected 0x%lx", what, status, sys::kStatusKilled + vector);
+}
+
+// Addresses user mode must not reach, and what lies there.
+struct Probe {
+    uint64_t address;
+    const char* what;
+};
+
+// Spawns a child that makes one access (the role) to each address; each must
+// be killed by a page fault before the access completes.
+template <uint64_t N>
+const char* expect_isolated(uint64_t role, const Probe (&probes)[N]) {
+    const char* access = role == kRoleReadAddress ? "read" : role == kRoleWriteAddress ? "wrote" : "called";
+    const char* leak = role == kRoleReadAddress    ? "the value leaked (the child printed it above)"
+                       : role == kRoleWriteAddress ? "the write went through"
+                                                   : "the call returned";
+    const int64_t want = sys::kStatusKilled + kPageFault;
+    for (const Probe& p : probes) {
+        int64_t pid, status = -1;
+        if (const char* d = spawn_and_wait(role, p.address, &pid, &status)) return d;
+        if (status == want) continue;
+        if (status == kLeaked) return fail("user mode %s %s at 0x%lx: %s", access, p.what, p.address, leak);
+        return fail("the child that %s %s at 0x%lx: status 0x%lx, expected 0x%lx", access, p.what, p.address, status,
+                    want);
+    }
+    return nullptr;
 }
 
 const char* expect(const char* what, int64_t got, int64_t want) {
@@ -267,6 +316,26 @@ const char* check_killed_kernel() { return expect_killed(kRoleTouchKernel, kPage
 const char* check_killed_text_write() { return expect_killed(kRoleWriteText, kPageFault, "wrote its own text"); }
 const char* check_killed_privileged() { return expect_killed(kRolePrivileged, kGeneralProtection, "ran hlt"); }
 const char* check_killed_nx() { return expect_killed(kRoleExecData, kPageFault, "executed mapped data"); }
+
+// Isolation: whatever the platform (bare PC, a hypervisor in a Linux process,
+// KVM), user mode reaches neither the kernel window nor the in-place VMM's hole.
+constexpr Probe kKernelData[] = {
+    {kKernelAddress, "the kernel image"},
+    {layout::kKernelBase, "the start of the kernel window"},
+};
+constexpr Probe kKernelCode[] = {
+    {kKernelAddress, "the kernel image"},
+    {kKernelAddress + kPage, "the kernel text"},  // guest/kernel.ld: the text follows the header page
+};
+constexpr Probe kVmmHole[] = {
+    {layout::kVmmHoleBase, "the start of the VMM hole"},
+    {layout::kVmmHoleEnd - kPage, "the last page of the VMM hole"},
+};
+
+const char* check_isolation_kernel_read() { return expect_isolated(kRoleReadAddress, kKernelData); }
+const char* check_isolation_kernel_write() { return expect_isolated(kRoleWriteAddress, kKernelData); }
+const char* check_isolation_vmm_hole_read() { return expect_isolated(kRoleReadAddress, kVmmHole); }
+const char* check_isolation_kernel_exec() { return expect_isolated(kRoleExecAddress, kKernelCode); }
 
 const char* check_spawn_exit_wait() {
     int64_t pid, status = -1;
@@ -430,6 +499,10 @@ constexpr Check kChecks[] = {
     {"killed_text_write", check_killed_text_write},
     {"killed_privileged", check_killed_privileged},
     {"killed_nx_data", check_killed_nx},
+    {"isolation_user_read_kernel_faults", check_isolation_kernel_read},
+    {"isolation_user_write_kernel_faults", check_isolation_kernel_write},
+    {"isolation_user_read_vmm_hole_faults", check_isolation_vmm_hole_read},
+    {"isolation_user_exec_kernel_faults", check_isolation_kernel_exec},
     {"spawn_exit_wait", check_spawn_exit_wait},
     {"pipe", check_pipe},
     {"pipe_errors", check_pipe_errors},
@@ -477,6 +550,9 @@ extern "C" int main(uint64_t arg) {
     case kRoleExecData: return exec_data();
     case kRolePipeWriter: return pipe_writer(static_cast<int64_t>(arg_param(arg)));
     case kRoleSpinner: spinner(static_cast<int64_t>(arg_param(arg)));
+    case kRoleReadAddress: return read_address(arg_param(arg));
+    case kRoleWriteAddress: return write_address(arg_param(arg));
+    case kRoleExecAddress: return exec_address(arg_param(arg));
     default: return 127;  // a role this program does not know
     }
 }

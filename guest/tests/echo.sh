@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Console echo as a person would see it: boots the self-test with "echo" on
-# QEMU, waits for its prompt on the serial line, types a line, and checks that
-# the guest echoed it and the self-test passed. usage: echo_qemu.sh PREVIRT IMAGE
+# a platform, waits for its prompt on the serial line, types a line, and checks
+# that the guest echoed it and the self-test passed.
+# usage: echo.sh PREVIRT PLATFORM IMAGE
 set -uo pipefail
-previrt=$1 image=$2
+previrt=$1 platform=$2 image=$3
 typed="hello previrt"
-coproc GUEST { "$previrt" run --on qemu "$image" --cmdline "echo" --timeout 240 2>&1; }
+coproc GUEST { "$previrt" run --on "$platform" "$image" --cmdline "echo" --timeout 240 2>&1; }
 pid=$GUEST_PID  # bash forgets these once the coprocess ends: keep copies
 exec {from_guest}<&"${GUEST[0]}" {to_guest}>&"${GUEST[1]}"
 out=""

@@ -3,6 +3,7 @@
 
 #include "monitors/kvm/monitor.h"
 #include "platforms/qemu.h"
+#include "vmm/process/backend.h"
 #include "tools/previrt/commands.h"
 
 namespace previrt::cli {
@@ -11,14 +12,17 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: previrt run --on PLATFORM IMAGE [--cmdline TEXT] [--mem MIB] [--serial stdio|FILE] [--timeout SECONDS]\n"
-    "                  [--trace-exits FILE] [--stats] [--console-input]\n"
+    "                  [--trace-exits FILE] [--stats] [--console-input] [--pure]\n"
     "Boots the guest ELF IMAGE on PLATFORM and exits with the status the guest wrote to the exit\n"
     "port; otherwise 120: the image cannot be loaded, 121: no usable /dev/kvm, 124: --timeout\n"
     "passed, 125: the guest stopped without a status (a triple fault), 126: the platform failed.\n"
     "Platforms:\n"
     "  qemu   the bare PC, emulated by QEMU (Multiboot entry)\n"
     "  kvm    previrt-vmm on /dev/kvm, pure virtualization (64-bit entry)\n"
-    "KVM only: --trace-exits FILE writes every exit's guest rip, kind and port or address (the\n"
+    "  process  a Linux process as the hypervisor: the in-place VMM rewrites the image's\n"
+    "         sites at load time (pre-virtualization); --pure leaves them, so every\n"
+    "         privileged instruction traps and is emulated (64-bit entry)\n"
+    "--pure: process only. KVM only: --trace-exits FILE writes every exit's guest rip, kind and port or address (the\n"
     "input of 'previrt annotate'); --stats prints exit counts by kind; --console-input feeds\n"
     "stdin to the guest's console even when --serial is a file.\n";
 
@@ -27,6 +31,7 @@ constexpr char kUsage[] =
 int cmd_run(const Args& args) {
     platforms::RunOptions o;
     std::string platform;
+    bool pure = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         auto value = [&]() -> const std::string* { return i + 1 < args.size() ? &args[++i] : nullptr; };
@@ -42,6 +47,8 @@ int cmd_run(const Args& args) {
             o.serial = *v;
         } else if (a == "--trace-exits" && (v = value())) {
             o.trace_exits = *v;
+        } else if (a == "--pure") {
+            pure = true;
         } else if (a == "--stats") {
             o.stats = true;
         } else if (a == "--console-input") {
@@ -79,7 +86,15 @@ int cmd_run(const Args& args) {
             return platforms::kExitPlatform;
         }
     }
-    std::cerr << "previrt run: unknown platform '" << platform << "' (qemu, kvm)\n";
+    if (platform == "process") {
+        try {
+            return vmm::process::run(o, pure ? vmm::process::Mode::Pure : vmm::process::Mode::Previrtualized);
+        } catch (const std::exception& e) {
+            std::cerr << "previrt-process: " << e.what() << "\n";
+            return platforms::kExitPlatform;
+        }
+    }
+    std::cerr << "previrt run: unknown platform '" << platform << "' (qemu, kvm, process)\n";
     return kExitUsage;
 }
 

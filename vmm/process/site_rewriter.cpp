@@ -1,0 +1,163 @@
+#include "vmm/process/site_rewriter.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <map>
+
+#include "afterburner/catalogue.h"
+#include "afterburner/insn_decoder.h"
+#include "afterburner/site_table.h"
+#include "vmm/process/hole.h"
+
+namespace previrt::vmm::process {
+namespace {
+
+using abi::SiteKind;
+
+enum class How { Keep, Generic, Sti, Pushf, Popf, InlineCli };
+
+// What this backend does with each kind. Everything a de-privileged guest
+// kernel would trap on, or would silently get wrong (pushf, popf, reading a
+// segment register), becomes a call; what runs correctly at CPL 3 stays.
+How how_for(SiteKind kind) {
+    switch (kind) {
+    case SiteKind::Cli: return How::InlineCli;
+    case SiteKind::Sti: return How::Sti;
+    case SiteKind::Pushf: return How::Pushf;
+    case SiteKind::Popf: return How::Popf;
+    case SiteKind::Cpuid:
+    case SiteKind::Rdtsc:
+    case SiteKind::Rdtscp:
+    case SiteKind::PageTableWrite:
+    case SiteKind::MmioRead:
+    case SiteKind::MmioWrite:
+        return How::Keep;
+    default: return How::Generic;
+    }
+}
+
+const char* how_name(How h) {
+    switch (h) {
+    case How::Keep: return "kept";
+    case How::Generic: return "call to the emulator";
+    case How::Sti: return "call to the sti fast path";
+    case How::Pushf: return "call to the pushf fast path";
+    case How::Popf: return "call to the popf fast path";
+    case How::InlineCli: return "inline store to the virtual IF";
+    }
+    return "?";
+}
+
+// The NOPs the Intel SDM recommends (Vol. 2B, NOP, table 4-12), 1 to 9 bytes.
+void fill_nops(uint8_t* p, size_t n) {
+    static const uint8_t kNops[9][9] = {
+        {0x90},
+        {0x66, 0x90},
+        {0x0f, 0x1f, 0x00},
+        {0x0f, 0x1f, 0x40, 0x00},
+        {0x0f, 0x1f, 0x44, 0x00, 0x00},
+        {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
+        {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
+        {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+        {0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+    };
+    while (n) {
+        size_t k = n > 9 ? 9 : n;
+        std::memcpy(p, kNops[k - 1], k);
+        p += k;
+        n -= k;
+    }
+}
+
+void put_rel32(uint8_t* p, uint64_t from_next, uint64_t to) {
+    int64_t rel = static_cast<int64_t>(to - from_next);
+    if (rel != static_cast<int32_t>(rel)) throw SiteError(fmt::format("site at {:#x} is too far from the in-place VMM", from_next));
+    int32_t r = static_cast<int32_t>(rel);
+    std::memcpy(p, &r, 4);
+}
+
+}  // namespace
+
+RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code_base, uint64_t code_size,
+                            bool rewrite) {
+    afterburner::SiteTable table;
+    try {
+        table = afterburner::load_site_table(image);
+    } catch (const afterburner::SiteTableError& e) {
+        throw SiteError(e.what());
+    }
+    afterburner::InsnDecoder decoder;
+    RewriteResult result;
+    std::map<std::pair<SiteKind, How>, size_t> by_kind;
+    std::map<uint64_t, const afterburner::Site*> hlt_sites;
+    for (const auto& s : table.sites)
+        if (s.record.kind == static_cast<uint8_t>(SiteKind::Hlt)) hlt_sites[s.address] = &s;
+
+    bool code32 = false;
+    for (const auto& s : table.sites) {
+        if (s.is_code_mode()) continue;
+        ++result.total;
+        const abi::SiteRecord& r = s.record;
+        std::string where = fmt::format("site {} ({})", s.number, afterburner::describe_location(image, s.section, s.offset));
+        if (s.address < code_base || s.address - code_base > code_size || r.site_length > code_size - (s.address - code_base) ||
+            r.insn_length == 0 || r.insn_length > r.site_length)
+            throw SiteError(fmt::format("{}: the record points outside the loaded image", where));
+        uint8_t* p = code + (s.address - code_base);
+        uint8_t mode = r.flags & abi::kSiteModeMask;
+        code32 = mode != abi::kSiteMode64;
+        afterburner::InsnDecoder mode_decoder(mode);
+        auto d = mode_decoder.decode({p, r.site_length});
+        if (!d || d->insn.length != r.insn_length)
+            throw SiteError(fmt::format("{}: the bytes there are not a {}-byte instruction", where, r.insn_length));
+        std::string text = mode_decoder.format(*d, s.address);
+        std::string mismatch = afterburner::kind_mismatch(*d, r.kind, text);
+        if (!mismatch.empty()) throw SiteError(fmt::format("{}: {}", where, mismatch));
+        for (size_t at = r.insn_length; at < r.site_length;) {
+            auto nop = mode_decoder.decode({p + at, r.site_length - at});
+            if (!nop || !afterburner::is_nop(*nop))
+                throw SiteError(fmt::format("{}: the scratch space after '{}' is not all NOPs", where, text));
+            at += nop->insn.length;
+        }
+
+        auto kind = static_cast<SiteKind>(r.kind);
+        How how = code32 ? How::Keep : how_for(kind);
+        if (how == How::InlineCli && r.site_length < 7) how = How::Generic;
+        if (how != How::Keep && how != How::InlineCli && r.site_length < 5) how = How::Keep;  // it traps instead
+        if (!rewrite) how = How::Keep;
+        ++by_kind[{kind, how}];
+        if (how == How::Keep) {
+            ++result.left;
+            continue;
+        }
+        ++result.rewritten;
+        if (how == How::InlineCli) {
+            // movb $0, interrupt_flag(%rip) (Intel SDM Vol. 2B, MOV: C6 /0 ib)
+            p[0] = 0xc6;
+            p[1] = 0x05;
+            put_rel32(p + 2, s.address + 7, kHotPage + kHotInterruptFlag);
+            p[6] = 0;
+            fill_nops(p + 7, r.site_length - 7);
+            continue;
+        }
+        Thunk thunk = how == How::Sti ? Thunk::Sti : how == How::Pushf ? Thunk::Pushf
+                    : how == How::Popf ? Thunk::Popf : Thunk::Generic;
+        RewrittenSite site;
+        site.address = s.address;
+        site.site_length = r.site_length;
+        site.kind = r.kind;
+        std::memcpy(&site.insn.insn, &d->insn, sizeof d->insn);
+        std::memcpy(site.insn.operands, d->operands, sizeof d->operands);
+        site.sti_before_hlt = kind == SiteKind::Sti && hlt_sites.count(s.address + r.site_length);
+        result.sites.emplace(s.address, site);
+        p[0] = 0xe8;  // call rel32
+        put_rel32(p + 1, s.address + 5, thunk_address(thunk));
+        fill_nops(p + 5, r.site_length - 5);
+    }
+    for (const auto& [k, n] : by_kind)
+        result.summary += fmt::format("  {:<18} {:>4}  {}\n", afterburner::kind_name(static_cast<uint8_t>(k.first)),
+                                      n, how_name(k.second));
+    return result;
+}
+
+}  // namespace previrt::vmm::process

@@ -1,0 +1,725 @@
+#include "vmm/process/user_space.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+#include <stdexcept>
+
+#include "previrt/guest_layout.h"
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U  // linux/memfd.h since 6.3
+#endif
+
+// The stub, assembled here and copied into the child's image; it never runs in
+// this process. It has no stack and no constants of its own: the parent points
+// rbx at what it works on.
+//
+// begin: the ELF entry, run once; rbx = the set-up block (StubInit below).
+// batch: rbx = the first Request, r12 = their count, r13 = the memory fd.
+// Both end on int3; a failing call ends on ud2 with rax = -errno and, in a
+// batch, rbx at the failing request.
+asm(R"(
+    .pushsection .rodata.previrt_user_stub, "a", @progbits
+    .globl previrt_user_stub_begin, previrt_user_stub_batch, previrt_user_stub_end
+    .hidden previrt_user_stub_begin, previrt_user_stub_batch, previrt_user_stub_end
+previrt_user_stub_begin:
+    mov $9, %eax                # mmap(requests, request_bytes, PROT_READ, MAP_SHARED | MAP_FIXED, image_fd, request_offset)
+    mov 0(%rbx), %rdi
+    mov 8(%rbx), %rsi
+    mov $1, %edx
+    mov $0x11, %r10d
+    mov 24(%rbx), %r8
+    mov 16(%rbx), %r9
+    syscall
+    cmp %rdi, %rax
+    jne 9f
+    mov $3, %eax                # close(image_fd)
+    mov 24(%rbx), %rdi
+    syscall
+    test %rax, %rax
+    jnz 9f
+    mov $11, %eax               # munmap(0, low_end): nothing of ours lives below the hole
+    xor %edi, %edi
+    mov 32(%rbx), %rsi
+    syscall
+    test %rax, %rax
+    jnz 9f
+    mov $11, %eax               # munmap(high_begin, high_length): exec's stack, vdso and vvar
+    mov 40(%rbx), %rdi
+    mov 48(%rbx), %rsi
+    syscall
+    test %rax, %rax
+    jnz 9f
+    mov $157, %eax              # prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), which seccomp needs
+    mov $38, %edi
+    mov $1, %esi
+    xor %edx, %edx
+    xor %r10d, %r10d
+    xor %r8d, %r8d
+    syscall
+    test %rax, %rax
+    jnz 9f
+    mov $317, %eax              # seccomp(SECCOMP_SET_MODE_FILTER, 0, filter)
+    mov $1, %edi
+    xor %esi, %esi
+    mov 56(%rbx), %rdx
+    syscall
+    test %rax, %rax
+    jnz 9f
+    int3
+previrt_user_stub_batch:
+1:  test %r12, %r12
+    jz 3f
+    mov 0(%rbx), %rdi           # va
+    mov 8(%rbx), %rsi           # length
+    cmpl $0, 28(%rbx)           # op: 0 munmap, 1 mmap
+    je 2f
+    mov $9, %eax                # mmap(va, length, prot, MAP_SHARED | MAP_FIXED, memory fd, pa)
+    mov 24(%rbx), %edx
+    mov $0x11, %r10d
+    mov %r13, %r8
+    mov 16(%rbx), %r9
+    syscall
+    cmp %rdi, %rax
+    jne 9f
+    jmp 4f
+2:  mov $11, %eax               # munmap(va, length)
+    syscall
+    test %rax, %rax
+    jnz 9f
+4:  add $32, %rbx
+    dec %r12
+    jmp 1b
+3:  int3
+9:  ud2
+previrt_user_stub_end:
+    .popsection
+)");
+
+extern "C" const unsigned char previrt_user_stub_begin[], previrt_user_stub_batch[], previrt_user_stub_end[];
+
+namespace previrt::vmm::process {
+namespace {
+
+static_assert(__NR_mmap == 9 && __NR_munmap == 11 && __NR_close == 3 && __NR_prctl == 157 && __NR_seccomp == 317);
+static_assert(PROT_READ == 1 && (MAP_SHARED | MAP_FIXED) == 0x11 && PR_SET_NO_NEW_PRIVS == 38 &&
+              SECCOMP_SET_MODE_FILTER == 1);
+
+constexpr uint64_t kPage = 4096;
+// The child's part of the VMM hole: the image page (ELF headers, stub code,
+// set-up block, seccomp filter), then the request area.
+constexpr uint64_t kStubBase = layout::kVmmHoleBase;
+constexpr uint64_t kRequestBase = kStubBase + kPage;
+constexpr uint64_t kRequestBytes = 4 * kPage;
+constexpr uint64_t kCodeOffset = 0x100, kInitOffset = 0x600, kProgramOffset = 0x640, kFilterOffset = 0x650;
+// The top of user space with 4-level paging (TASK_SIZE_MAX in the kernel's
+// arch/x86/include/asm/page_64_types.h); exec puts the stack and vdso below it
+// with 5-level paging too.
+constexpr uint64_t kTaskEnd = 0x7fff'ffff'f000;
+// The child's descriptors: the memory stays, the image goes after set-up, the
+// error pipe closes on exec.
+constexpr int kMemoryFd = 3, kImageFd = 4, kErrorFd = 5;
+constexpr int kInterruptSignal = SIGUSR1;
+constexpr uint64_t kStubFlags = 0x202;  // IF and the always-one bit: no TF left over from user code
+constexpr uint32_t kUnmap = 0, kMap = 1;
+
+struct StubInit {  // read by the stub's entry at the offsets in its comments
+    uint64_t requests, request_bytes, request_offset, image_fd, low_end, high_begin, high_length, filter;
+};
+static_assert(offsetof(StubInit, filter) == 56);
+
+struct ChildProgram {  // struct sock_fprog as the child sees it
+    uint16_t length;
+    uint64_t filter;
+};
+static_assert(sizeof(ChildProgram) == sizeof(sock_fprog) &&
+              offsetof(ChildProgram, filter) == offsetof(sock_fprog, filter));
+
+uint64_t stub_address(const unsigned char* label) {
+    return kStubBase + kCodeOffset + static_cast<uint64_t>(label - previrt_user_stub_begin);
+}
+
+// After set-up the child may call mmap and munmap from the stub's page and
+// nothing else; all other calls raise SIGSYS. Under PTRACE_SYSEMU user code
+// never gets this far; the filter catches what bypasses ptrace: the kernel's
+// vsyscall emulation.
+constexpr uint32_t kIpLow = offsetof(seccomp_data, instruction_pointer), kIpHigh = kIpLow + 4;
+const std::array<sock_filter, 12> kFilter = {{
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 8),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 0, 5),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpHigh),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kStubBase >> 32, 0, 3),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow),
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, static_cast<uint32_t>(~(kPage - 1))),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(kStubBase), 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+}};
+
+// The child's executable: one PT_LOAD of this page at kStubBase, read and execute.
+std::vector<unsigned char> build_image() {
+    std::vector<unsigned char> image(kPage);
+    const size_t code_size = static_cast<size_t>(previrt_user_stub_end - previrt_user_stub_begin);
+    if (kCodeOffset + code_size > kInitOffset) throw std::logic_error("user_space: the stub outgrew its room");
+
+    Elf64_Ehdr header{};
+    std::memcpy(header.e_ident, ELFMAG, SELFMAG);
+    header.e_ident[EI_CLASS] = ELFCLASS64;
+    header.e_ident[EI_DATA] = ELFDATA2LSB;
+    header.e_ident[EI_VERSION] = EV_CURRENT;
+    header.e_type = ET_EXEC;
+    header.e_machine = EM_X86_64;
+    header.e_version = EV_CURRENT;
+    header.e_entry = kStubBase + kCodeOffset;
+    header.e_phoff = sizeof(Elf64_Ehdr);
+    header.e_ehsize = sizeof(Elf64_Ehdr);
+    header.e_phentsize = sizeof(Elf64_Phdr);
+    header.e_phnum = 2;
+    Elf64_Phdr segments[2]{};
+    segments[0].p_type = PT_LOAD;
+    segments[0].p_flags = PF_R | PF_X;
+    segments[0].p_vaddr = segments[0].p_paddr = kStubBase;
+    segments[0].p_filesz = segments[0].p_memsz = kPage;
+    segments[0].p_align = kPage;
+    // Without PT_GNU_STACK, exec may give the process READ_IMPLIES_EXEC.
+    segments[1].p_type = PT_GNU_STACK;
+    segments[1].p_flags = PF_R | PF_W;
+    std::memcpy(image.data(), &header, sizeof header);
+    std::memcpy(image.data() + sizeof header, segments, sizeof segments);
+    std::memcpy(image.data() + kCodeOffset, previrt_user_stub_begin, code_size);
+
+    const StubInit init{.requests = kRequestBase,
+                        .request_bytes = kRequestBytes,
+                        .request_offset = kPage,
+                        .image_fd = kImageFd,
+                        .low_end = layout::kVmmHoleBase,
+                        .high_begin = layout::kVmmHoleEnd,
+                        .high_length = kTaskEnd - layout::kVmmHoleEnd,
+                        .filter = kStubBase + kProgramOffset};
+    const ChildProgram program{static_cast<uint16_t>(kFilter.size()), kStubBase + kFilterOffset};
+    std::memcpy(image.data() + kInitOffset, &init, sizeof init);
+    std::memcpy(image.data() + kProgramOffset, &program, sizeof program);
+    std::memcpy(image.data() + kFilterOffset, kFilter.data(), sizeof kFilter);
+    return image;
+}
+
+struct Fd {  // closes on scope exit
+    int fd = -1;
+    ~Fd() { reset(); }
+    void reset() {
+        if (fd >= 0) close(fd);
+        fd = -1;
+    }
+};
+
+struct ChildFailure {
+    int step, error;
+};
+constexpr const char* kChildSteps[] = {
+    "prctl(PR_SET_PDEATHSIG)", "sigprocmask", "fcntl(F_DUPFD)", "dup2", "close_range", "execveat of the stub image"};
+
+[[noreturn]] void child_fail(int error_fd, int step) {
+    const ChildFailure failure{step, errno};
+    if (write(error_fd, &failure, sizeof failure) < 0) _exit(126);
+    _exit(127);
+}
+
+// The forked child, up to exec: async-signal-safe calls only (the parent may
+// have threads). It waits for the parent's PTRACE_SEIZE, so exec stops.
+[[noreturn]] void child_main(int go_fd, int error_fd, int memory_fd, int image_fd, pid_t parent) {
+    char go;
+    if (read(go_fd, &go, 1) != 1) _exit(127);  // the parent gave up
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(error_fd, 0);
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    // A blocked or ignored interrupt signal would survive exec.
+    if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) child_fail(error_fd, 1);
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    sigaction(kInterruptSignal, &default_action, nullptr);
+    personality(PER_LINUX);
+    // Copies above the targets first, so no dup2 closes a source.
+    const int memory = fcntl(memory_fd, F_DUPFD, 10), image = fcntl(image_fd, F_DUPFD, 10);
+    const int error = fcntl(error_fd, F_DUPFD_CLOEXEC, 10);
+    if (memory < 0 || image < 0 || error < 0) child_fail(error_fd, 2);
+    if (dup2(memory, kMemoryFd) != kMemoryFd || dup2(image, kImageFd) != kImageFd ||
+        dup3(error, kErrorFd, O_CLOEXEC) != kErrorFd)
+        child_fail(error, 3);
+    if (syscall(SYS_close_range, 0, 2, 0) != 0 || syscall(SYS_close_range, kErrorFd + 1, ~0U, 0) != 0)
+        child_fail(kErrorFd, 4);
+    char name[] = "previrt-user";
+    char* const argv[] = {name, nullptr};
+    char* const envp[] = {nullptr};
+    syscall(SYS_execveat, kImageFd, "", argv, envp, AT_EMPTY_PATH);
+    child_fail(kErrorFd, 5);
+}
+
+// waitpid that outlasts signals to this thread (SIGALRM without SA_RESTART).
+bool wait_child(pid_t pid, int& status) {
+    for (;;) {
+        if (waitpid(pid, &status, __WALL) == pid) return true;
+        if (errno != EINTR) return false;
+    }
+}
+
+std::string hex(uint64_t value) {
+    char text[24];
+    std::snprintf(text, sizeof text, "%#llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+// Reads up to `size` bytes of the child by aligned words (an aligned word
+// never straddles a page); returns how many it could.
+size_t read_child(pid_t pid, uint64_t address, uint8_t* out, size_t size) {
+    size_t done = 0;
+    while (done < size) {
+        const uint64_t at = address + done, word = at & ~uint64_t{7};
+        errno = 0;
+        const long value = ptrace(PTRACE_PEEKTEXT, pid, word, nullptr);
+        if (errno != 0) break;
+        uint8_t bytes[8];
+        std::memcpy(bytes, &value, sizeof bytes);
+        for (size_t i = at - word; i < 8 && done < size; ++i) out[done++] = bytes[i];
+    }
+    return done;
+}
+
+uint16_t read_insn(pid_t pid, uint64_t rip) {
+    uint8_t bytes[2];
+    return read_child(pid, rip - 2, bytes, 2) == 2 ? static_cast<uint16_t>(bytes[0] | bytes[1] << 8) : 0;
+}
+
+// #MF is raised at a waiting x87 instruction (opcode D8-DF, or FWAIT 9B), #XM
+// at an SSE/AVX one (SDM vol. 1, 8.6 and 11.5.1): the opcode after the
+// prefixes tells which. Both leave SIGFPE.
+bool x87_instruction(pid_t pid, uint64_t rip) {
+    uint8_t bytes[15];
+    const size_t size = read_child(pid, rip, bytes, sizeof bytes);
+    for (size_t i = 0; i < size; ++i) {
+        const uint8_t op = bytes[i];
+        const bool prefix = op == 0x66 || op == 0x67 || op == 0xf0 || op == 0xf2 || op == 0xf3 || op == 0x2e ||
+                            op == 0x36 || op == 0x3e || op == 0x26 || op == 0x64 || op == 0x65 || (op & 0xf0) == 0x40;
+        if (!prefix) return op == 0x9b || (op >= 0xd8 && op <= 0xdf);
+    }
+    return false;
+}
+
+// The instruction behind a system call stop. Only `syscall` in 64-bit mode
+// enters the host's 64-bit table, so the host's record of the table spares
+// reading the child (which costs three times as much).
+uint16_t system_call_insn(pid_t pid, uint64_t rip) {
+    __ptrace_syscall_info info{};
+    if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info) > 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY &&
+        info.arch == AUDIT_ARCH_X86_64)
+        return 0x050f;
+    return read_insn(pid, rip);
+}
+
+// The x86 event behind a signal an instruction raised; false for a signal
+// someone sent (si_code <= 0: kill, our interrupt) or one no fault raises.
+bool fault_event(pid_t pid, int sig, const siginfo_t& info, UserEvent& event) {
+    if (info.si_code <= 0) return false;
+    event.kind = UserStop::Exception;
+    switch (sig) {
+        case SIGSEGV:
+            if (info.si_code == SEGV_MAPERR || info.si_code == SEGV_ACCERR || info.si_code == SEGV_PKUERR) {
+                event.kind = UserStop::PageFault;
+                event.address = reinterpret_cast<uint64_t>(info.si_addr);
+                event.present = info.si_code != SEGV_MAPERR;
+                return true;
+            }
+            event.vector = 13;  // SI_KERNEL: #GP from a privileged instruction, int $n, a non-canonical address
+            event.detail = "SIGSEGV code " + std::to_string(info.si_code);
+            return true;
+        case SIGILL:
+            event.vector = 6;
+            return true;
+        case SIGTRAP:  // int3 raises SI_KERNEL; #DB (TF, icebp, debug registers) TRAP_*
+            event.vector = info.si_code == SI_KERNEL ? 3 : 1;
+            return true;
+        case SIGFPE: {  // #DE is FPE_INTDIV; the x87 and SSE codes come from either #MF or #XM
+            const bool division = info.si_code == FPE_INTDIV;
+            event.vector = division ? 0 : x87_instruction(pid, reinterpret_cast<uint64_t>(info.si_addr)) ? 16 : 19;
+            return true;
+        }
+        case SIGBUS:  // BUS_ADRALN is #AC; BUS_ADRERR a frame beyond the memfd's end
+            event.vector = 17;
+            event.address = reinterpret_cast<uint64_t>(info.si_addr);
+            event.detail = "SIGBUS code " + std::to_string(info.si_code) + " at " + hex(event.address);
+            return true;
+        case SIGSYS:
+            event.vector = 13;
+            event.detail = "host system call " + std::to_string(info.si_syscall) + " refused by the seccomp filter";
+            return true;
+        default:
+            return false;
+    }
+}
+
+void load(user_regs_struct& to, const UserRegisters& from) {
+    to.rax = from.rax, to.rbx = from.rbx, to.rcx = from.rcx, to.rdx = from.rdx;
+    to.rsi = from.rsi, to.rdi = from.rdi, to.rbp = from.rbp, to.rsp = from.rsp;
+    to.r8 = from.r8, to.r9 = from.r9, to.r10 = from.r10, to.r11 = from.r11;
+    to.r12 = from.r12, to.r13 = from.r13, to.r14 = from.r14, to.r15 = from.r15;
+    to.rip = from.rip, to.eflags = from.rflags, to.fs_base = from.fs_base, to.gs_base = from.gs_base;
+    // After a system call stop orig_rax still holds its number. If rax then
+    // reads -ERESTARTSYS..-ERESTART_RESTARTBLOCK (-512..-516) and a signal is
+    // pending (a stale interrupt), the kernel would "restart" the call: rax =
+    // orig_rax, rip -= 2. Clearing orig_rax prevents that; it costs a register
+    // write, so only when rax is in that range.
+    const int64_t result = static_cast<int64_t>(from.rax);
+    if (result >= -516 && result <= -512) to.orig_rax = ~0ULL;
+}
+
+void store(UserRegisters& to, const user_regs_struct& from) {
+    to.rax = from.rax, to.rbx = from.rbx, to.rcx = from.rcx, to.rdx = from.rdx;
+    to.rsi = from.rsi, to.rdi = from.rdi, to.rbp = from.rbp, to.rsp = from.rsp;
+    to.r8 = from.r8, to.r9 = from.r9, to.r10 = from.r10, to.r11 = from.r11;
+    to.r12 = from.r12, to.r13 = from.r13, to.r14 = from.r14, to.r15 = from.r15;
+    to.rip = from.rip, to.rflags = from.eflags, to.fs_base = from.fs_base, to.gs_base = from.gs_base;
+}
+
+}  // namespace
+
+std::unique_ptr<UserSpace> UserSpace::start(int memory_fd, uint64_t memory_size, uint64_t user_begin, uint64_t user_end,
+                                            std::string& error) {
+    const bool in_hole = user_begin < layout::kVmmHoleEnd && user_end > layout::kVmmHoleBase;
+    if (user_begin % kPage || user_end % kPage || user_begin == 0 || user_begin >= user_end || user_end > kTaskEnd ||
+        in_hole) {
+        error = "user range [" + hex(user_begin) + ", " + hex(user_end) + ") must be page aligned, non-empty, below " +
+                hex(kTaskEnd) + " and outside the VMM hole";
+        return nullptr;
+    }
+    std::unique_ptr<UserSpace> space(new UserSpace());
+    space->memory_size_ = memory_size;
+    space->user_begin_ = user_begin;
+    space->user_end_ = user_end;
+    space->host_regs_ = std::make_unique<user_regs_struct>();
+    if (!space->launch(memory_fd, error)) return nullptr;
+    return space;
+}
+
+bool UserSpace::launch(int memory_fd, std::string& error) {
+    auto fail = [&](const std::string& what, int err) {
+        error = what + ": " + std::strerror(err);
+        kill_child();
+        return false;
+    };
+    struct stat memory {};
+    if (fstat(memory_fd, &memory) != 0) return fail("memory fd " + std::to_string(memory_fd), errno);
+    if (static_cast<uint64_t>(memory.st_size) < memory_size_)
+        return fail("memory fd " + std::to_string(memory_fd) + " is smaller than memory_size", EINVAL);
+    Fd image{memfd_create("previrt-user-stub", MFD_CLOEXEC | MFD_EXEC)};
+    if (image.fd < 0 && errno == EINVAL) image.fd = memfd_create("previrt-user-stub", MFD_CLOEXEC);  // before 6.3
+    if (image.fd < 0) return fail("memfd_create", errno);
+    const std::vector<unsigned char> bytes = build_image();
+    if (ftruncate(image.fd, kPage + kRequestBytes) != 0) return fail("ftruncate", errno);
+    if (pwrite(image.fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
+        return fail("pwrite", errno);
+    void* area = mmap(nullptr, kRequestBytes, PROT_READ | PROT_WRITE, MAP_SHARED, image.fd, kPage);
+    if (area == MAP_FAILED) return fail("mmap of the request area", errno);
+    requests_ = static_cast<Request*>(area);
+
+    int go[2], report[2];
+    if (pipe2(go, O_CLOEXEC) != 0) return fail("pipe2", errno);
+    Fd go_read{go[0]}, go_write{go[1]};
+    if (pipe2(report, O_CLOEXEC) != 0) return fail("pipe2", errno);
+    Fd report_read{report[0]}, report_write{report[1]};
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ < 0) return fail("fork", errno);
+    if (pid_ == 0) child_main(go[0], report[1], memory_fd, image.fd, parent);
+    go_read.reset();
+    report_write.reset();
+
+    if (ptrace(PTRACE_SEIZE, pid_, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL) != 0) {
+        const int err = errno;
+        go_write.reset();  // the child reads end of file and exits
+        return fail("PTRACE_SEIZE (is ptrace allowed here?)", err);
+    }
+    const char go_ahead = 1;
+    if (write(go_write.fd, &go_ahead, 1) != 1) return fail("write to the child", errno);
+    go_write.reset();
+    ChildFailure failure{};
+    ssize_t got;
+    do got = read(report_read.fd, &failure, sizeof failure);
+    while (got < 0 && errno == EINTR);
+    if (got == sizeof failure && failure.step >= 0 && failure.step < static_cast<int>(std::size(kChildSteps)))
+        return fail(std::string("child: ") + kChildSteps[failure.step], failure.error);
+    // Since 5.3; without it interrupt() falls back to kill().
+    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+
+    int status = 0;
+    if (!wait_child(pid_, status)) return fail("waitpid", errno);
+    if (!WIFSTOPPED(status) || status >> 8 != (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+        if (!WIFSTOPPED(status)) reap(status);
+        error = "the child did not reach its exec stop (" + (reaped_ ? death_ : "status " + hex(status)) + ")";
+        kill_child();
+        return false;
+    }
+    if (!fetch_registers()) return fail("PTRACE_GETREGS", errno);
+    user_regs_struct regs = *host_regs_;
+    regs.rbx = kStubBase + kInitOffset;
+    if (!set_registers(regs)) return fail("PTRACE_SETREGS", errno);
+    const int result = run_stub();
+    if (result < 0) {
+        error = "the child died in set-up: " + death_;
+        return false;
+    }
+    if (result == 0) {
+        const uint64_t at = host_regs_->rip - kStubBase - kCodeOffset;
+        return fail("stub set-up (ud2 at stub offset " + hex(at) + ")", static_cast<int>(-host_regs_->rax));
+    }
+    if (!fetch_registers()) return fail("PTRACE_GETREGS", errno);
+    return true;
+}
+
+UserSpace::~UserSpace() {
+    kill_child();
+    if (pidfd_ >= 0) close(pidfd_);
+    if (requests_) munmap(requests_, kRequestBytes);
+}
+
+void UserSpace::map(uint64_t va, uint64_t pa, bool writable, bool executable) {
+    if (va % kPage || pa % kPage || va < user_begin_ || va >= user_end_ || pa >= memory_size_ ||
+        memory_size_ - pa < kPage)
+        throw std::invalid_argument("UserSpace::map(" + hex(va) + ", " + hex(pa) +
+                                    "): unaligned, outside the user range or beyond guest memory");
+    const uint32_t prot = PROT_READ | (writable ? PROT_WRITE : 0) | (executable ? PROT_EXEC : 0);
+    if (!queue_.empty()) {  // the next page of a run of pages: one mmap for the run
+        Request& last = queue_.back();
+        if (last.op == kMap && last.prot == prot && last.va + last.length == va && last.pa + last.length == pa) {
+            last.length += kPage;
+            return;
+        }
+    }
+    queue_.push_back({va, kPage, pa, prot, kMap});
+}
+
+void UserSpace::unmap(uint64_t va) {
+    if (va % kPage || va < user_begin_ || va >= user_end_)
+        throw std::invalid_argument("UserSpace::unmap(" + hex(va) + "): unaligned or outside the user range");
+    if (!queue_.empty()) {
+        Request& last = queue_.back();
+        if (last.op == kUnmap && last.va + last.length == va) {
+            last.length += kPage;
+            return;
+        }
+    }
+    queue_.push_back({va, kPage, 0, 0, kUnmap});
+}
+
+void UserSpace::unmap_all() {
+    queue_.clear();  // whatever was queued would be undone
+    queue_.push_back({user_begin_, user_end_ - user_begin_, 0, 0, kUnmap});
+}
+
+void UserSpace::interrupt() {
+    // The flag first: the stop the signal causes must find it set.
+    interrupt_pending_.store(true);
+    const int saved = errno;
+    if (pidfd_ >= 0)
+        syscall(SYS_pidfd_send_signal, pidfd_, kInterruptSignal, nullptr, 0);
+    else if (pid_ > 0)
+        kill(pid_, kInterruptSignal);
+    errno = saved;
+}
+
+UserEvent UserSpace::run(UserRegisters& regs) {
+    ++stats_.runs;
+    if (reaped_) return died();
+    if (!queue_.empty() && !flush()) return died();
+    // A pending interrupt ends this run before user code; the signal that
+    // interrupt() sent is still on its way and is discarded when it arrives.
+    if (interrupt_pending_.exchange(false)) return {UserStop::Interrupted};
+    user_regs_struct loaded = *host_regs_;  // keeps the child's segment selectors
+    load(loaded, regs);
+    if (!set_registers(loaded)) {
+        const int err = errno;
+        if (err == ESRCH) return lost("PTRACE_SETREGS");
+        UserEvent refused{UserStop::Exception, 13};  // as a wrmsr of a non-canonical base would be
+        refused.detail = std::string("the host refused the registers (") + std::strerror(err) +
+                         "), e.g. a non-canonical fs_base or gs_base";
+        return refused;
+    }
+    for (;;) {
+        if (ptrace(PTRACE_SYSEMU, pid_, nullptr, nullptr) != 0) return lost("PTRACE_SYSEMU");
+        int status;
+        if (!wait_child(pid_, status)) return lost("waitpid");
+        if (!WIFSTOPPED(status)) {
+            reap(status);
+            return died();
+        }
+        const int sig = WSTOPSIG(status);
+        UserEvent event;
+        if (sig == (SIGTRAP | 0x80)) {
+            event.kind = UserStop::SystemCall;
+        } else {
+            if (status >> 16 != 0) continue;  // an event stop (group stop): nothing to report
+            siginfo_t info;
+            if (ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &info) != 0) return lost("PTRACE_GETSIGINFO");
+            if (!fault_event(pid_, sig, info, event)) {
+                // Sent, not raised: an interrupt if one is pending, else a
+                // stale interrupt signal or a stray one. Either way suppressed.
+                if (!interrupt_pending_.exchange(false)) continue;
+                event.kind = UserStop::Interrupted;
+            }
+        }
+        if (!fetch_registers()) return lost("PTRACE_GETREGS");
+        store(regs, *host_regs_);
+        if (event.kind == UserStop::SystemCall) {
+            regs.rax = host_regs_->orig_rax;  // the host put -ENOSYS in rax
+            event.insn = system_call_insn(pid_, host_regs_->rip);
+        }
+        return event;
+    }
+}
+
+// Applies the queued requests, a request area at a time.
+bool UserSpace::flush() {
+    constexpr size_t kCapacity = kRequestBytes / sizeof(Request);
+    static_assert(sizeof(Request) == 32 && offsetof(Request, pa) == 16 && offsetof(Request, op) == 28);
+    for (size_t done = 0; done < queue_.size();) {
+        const size_t count = std::min(queue_.size() - done, kCapacity);
+        std::memcpy(requests_, queue_.data() + done, count * sizeof(Request));
+        user_regs_struct regs = *host_regs_;
+        regs.rip = stub_address(previrt_user_stub_batch);
+        regs.rbx = kRequestBase, regs.r12 = count, regs.r13 = kMemoryFd;
+        regs.eflags = kStubFlags, regs.orig_rax = ~0ULL;  // orig_rax: see load()
+        if (!set_registers(regs)) {
+            lost("PTRACE_SETREGS");
+            return false;
+        }
+        const int result = run_stub();
+        registers_current_ = false;  // the stub changed them
+        // User code can read the area; leave it nothing about the mappings.
+        std::memset(static_cast<void*>(requests_), 0, count * sizeof(Request));
+        if (result < 0) return false;
+        if (result == 0) {
+            const size_t index = std::min<size_t>((host_regs_->rbx - kRequestBase) / sizeof(Request), count - 1);
+            const Request& request = queue_[done + index];
+            const std::string why = std::string(request.op == kMap ? "mmap" : "munmap") + "(va " + hex(request.va) +
+                                    ", " + hex(request.length) + " bytes, pa " + hex(request.pa) +
+                                    ") in the child: " + std::strerror(static_cast<int>(-host_regs_->rax));
+            kill_child();
+            death_ = why;
+            return false;
+        }
+        ++stats_.batches;
+        stats_.host_calls += count;
+        done += count;
+    }
+    queue_.clear();
+    return true;
+}
+
+// Resumes the child in the stub (registers already set) until its int3.
+// 1: done; 0: ud2 (host_regs_ hold rax = -errno, rbx); -1: the child is gone.
+int UserSpace::run_stub() {
+    for (;;) {
+        int status;
+        siginfo_t info;
+        if (ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0 || !wait_child(pid_, status)) break;
+        if (!WIFSTOPPED(status)) {
+            reap(status);
+            return -1;
+        }
+        if (status >> 16 != 0) continue;
+        if (ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &info) != 0) break;
+        if (info.si_code <= 0) continue;  // sent: a pending interrupt stays in interrupt_pending_
+        if (WSTOPSIG(status) == SIGTRAP && info.si_code == SI_KERNEL) return 1;
+        if (!fetch_registers()) break;
+        return 0;
+    }
+    lost("ptrace in the stub");
+    return -1;
+}
+
+// Writes only what changed since the child's last stop when that is little
+// (a system call's result; nothing when a fault's rerun): one PTRACE_POKEUSER
+// costs a quarter of a PTRACE_SETREGS here.
+bool UserSpace::set_registers(const user_regs_struct& regs) {
+    constexpr size_t kWords = sizeof(user_regs_struct) / sizeof(uint64_t), kMaxPokes = 3;
+    uint64_t want[kWords], have[kWords];
+    std::memcpy(want, &regs, sizeof want);
+    std::memcpy(have, host_regs_.get(), sizeof have);
+    size_t changed = 0;
+    for (size_t i = 0; i < kWords; ++i) changed += want[i] != have[i];
+    bool ok = true;
+    if (registers_current_ && changed <= kMaxPokes) {
+        for (size_t i = 0; i < kWords && ok; ++i)
+            if (want[i] != have[i]) ok = ptrace(PTRACE_POKEUSER, pid_, i * sizeof(uint64_t), want[i]) == 0;
+    } else {
+        ok = ptrace(PTRACE_SETREGS, pid_, nullptr, &regs) == 0;
+    }
+    // On success the child holds what we wrote (up to bits the host masks, the
+    // same on every write).
+    registers_current_ = ok;
+    if (ok) *host_regs_ = regs;
+    return ok;
+}
+
+bool UserSpace::fetch_registers() {
+    registers_current_ = ptrace(PTRACE_GETREGS, pid_, nullptr, host_regs_.get()) == 0;
+    return registers_current_;
+}
+
+UserEvent UserSpace::died() const {
+    UserEvent event{UserStop::Died};
+    event.detail = death_;
+    return event;
+}
+
+// A ptrace request or wait failed: with ESRCH the child was killed out of its
+// stop (only SIGKILL does that); otherwise it is unusable. Either way it ends.
+UserEvent UserSpace::lost(const char* what) {
+    const int err = errno;
+    kill_child();
+    if (err != ESRCH) death_ = std::string(what) + ": " + std::strerror(err) + "; the child was killed";
+    return died();
+}
+
+void UserSpace::kill_child() {
+    if (pid_ <= 0 || reaped_) return;
+    if (pidfd_ < 0 || syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0) != 0) kill(pid_, SIGKILL);
+    int status;
+    while (wait_child(pid_, status))
+        if (WIFEXITED(status) || WIFSIGNALED(status)) return reap(status);
+    reaped_ = true;  // ECHILD: someone else reaped it
+    death_ = "lost (waitpid: " + std::string(std::strerror(errno)) + ")";
+}
+
+void UserSpace::reap(int status) {
+    reaped_ = true;
+    if (WIFEXITED(status))
+        death_ = "exited with status " + std::to_string(WEXITSTATUS(status));
+    else
+        death_ = "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+}
+
+}  // namespace previrt::vmm::process

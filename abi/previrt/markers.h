@@ -7,7 +7,8 @@
  *
  * C and C++, freestanding. Records are finished (operands filled in, chunk
  * header added) by the afterburner's assembler hook; an object assembled
- * without it fails `previrt inspect`. */
+ * without it fails `previrt inspect`. A para-virtualized build
+ * (PREVIRT_PARAVIRT), which has no sites, gets the plain mov. */
 #ifndef PREVIRT_MARKERS_H
 #define PREVIRT_MARKERS_H
 
@@ -22,8 +23,12 @@
 #define PREVIRT_FLAG_MANUAL 32
 #define PREVIRT_MARKED_SITE_LENGTH 16
 
+#ifndef PREVIRT_PARAVIRT
 #define PREVIRT_MARKED_(kind, insn) \
     PREVIRT_SITE_BEGIN insn ";" PREVIRT_SITE_END(kind, PREVIRT_FLAG_MANUAL, PREVIRT_MARKED_SITE_LENGTH)
+#else
+#define PREVIRT_MARKED_(kind, insn) insn
+#endif
 
 #define PREVIRT_DEFINE_MMIO_(bits, suffix)                                                           \
     static inline uint##bits##_t previrt_mmio_read##bits(const volatile void* reg) {                \

@@ -23,6 +23,8 @@ multiboot_header:
 	.long __kernel_end_phys		/* bss_end_addr */
 	.long PHYS(boot32)		/* entry_addr */
 
+#include "arch/x86_64/sensitive.h"
+
 /* The 64-bit entry's address, for monitors: an ELF note. */
 	.section .note.previrt, "a"
 	.balign 4
@@ -118,11 +120,11 @@ boot64_high:
 	.globl previrt_entry64
 	.type previrt_entry64, @function
 previrt_entry64:
-	cli
+	arch_cli
 	movq $boot_stack_top, %rsp
 	xorl %ebp, %ebp
 	call kernel_main
-2:	hlt
+2:	arch_hlt
 	jmp 2b
 	.size previrt_entry64, . - previrt_entry64
 

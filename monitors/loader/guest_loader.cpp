@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <optional>
 
 #include "previrt/boot_info.h"
+#include "previrt/paravirt.h"
 #include "previrt/guest_layout.h"
 
 namespace previrt::loader {
@@ -25,27 +27,35 @@ T read_at(const std::vector<uint8_t>& bytes, uint64_t offset) {
     return v;
 }
 
-// The "previrt" note of type kNoteEntry64, from any SHT_NOTE section.
-uint64_t find_entry_note(const elf::File& image) {
+// The descriptor of the first "previrt" note of `type` in any SHT_NOTE
+// section, or nothing.
+std::optional<std::vector<uint8_t>> find_note(const elf::File& image, uint32_t type) {
     for (const elf::Section& s : image.sections()) {
         if (s.type != kShtNote) continue;
         for (uint64_t pos = 0; pos + 12 <= s.data.size();) {
-            uint32_t namesz, descsz, type;
+            uint32_t namesz, descsz, note_type;
             std::memcpy(&namesz, s.data.data() + pos, 4);
             std::memcpy(&descsz, s.data.data() + pos + 4, 4);
-            std::memcpy(&type, s.data.data() + pos + 8, 4);
+            std::memcpy(&note_type, s.data.data() + pos + 8, 4);
             uint64_t name_at = pos + 12, desc_at = name_at + ((namesz + 3ull) & ~3ull);
             uint64_t next = desc_at + ((descsz + 3ull) & ~3ull);
             if (next > s.data.size()) break;
             if (namesz == sizeof boot::kNoteName &&
                 std::memcmp(s.data.data() + name_at, boot::kNoteName, sizeof boot::kNoteName) == 0 &&
-                type == boot::kNoteEntry64 && descsz == 8) {
-                uint64_t entry;
-                std::memcpy(&entry, s.data.data() + desc_at, 8);
-                return entry;
-            }
+                note_type == type)
+                return std::vector<uint8_t>(s.data.begin() + long(desc_at), s.data.begin() + long(desc_at + descsz));
             pos = next;
         }
+    }
+    return std::nullopt;
+}
+
+uint64_t find_entry_note(const elf::File& image) {
+    auto note = find_note(image, boot::kNoteEntry64);
+    if (note && note->size() == 8) {
+        uint64_t entry;
+        std::memcpy(&entry, note->data(), 8);
+        return entry;
     }
     throw LoadError("no 'previrt' entry note: the image has no 64-bit entry point for monitors");
 }
@@ -107,6 +117,16 @@ BootState load_guest(const elf::File& image, std::span<uint8_t> ram, const std::
     state.rsi = kBootInfo;
     state.rsp = layout::kernel_virt(kBootStackTop);
     return state;
+}
+
+uint32_t paravirt_version(const elf::File& image) {
+    auto note = find_note(image, pv::kNoteParavirt);
+    if (!note) return 0;
+    if (note->size() != 4) throw LoadError("the 'previrt' para-virtual note is not 4 bytes long");
+    uint32_t version;
+    std::memcpy(&version, note->data(), 4);
+    if (version == 0) throw LoadError("the 'previrt' para-virtual note says version 0");
+    return version;
 }
 
 }  // namespace previrt::loader

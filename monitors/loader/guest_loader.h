@@ -37,4 +37,9 @@ struct BootState {
 // loads it. Throws LoadError saying what is wrong.
 BootState load_guest(const elf::File& image, std::span<uint8_t> ram, const std::string& command_line);
 
+// The para-virtual interface version the image was built for (its "previrt"
+// note of type pv::kNoteParavirt), or 0 for an image that is not
+// para-virtualized. Throws LoadError for a malformed note.
+uint32_t paravirt_version(const elf::File& image);
+
 }  // namespace previrt::loader

@@ -36,6 +36,7 @@
 #include "vmm/core/guest_memory.h"
 #include "vmm/core/transitions.h"
 #include "vmm/process/hole.h"
+#include "vmm/process/paravirt.h"
 #include "vmm/process/site_rewriter.h"
 #include "vmm/process/user_space.h"
 
@@ -46,6 +47,9 @@ Vcpu previrt_vcpu;
 uint64_t previrt_hot = previrt::vmm::process::kHotPage;
 uint64_t previrt_vmm_stack_top;
 uint64_t previrt_host_fs_base;
+uint64_t previrt_pv_op;
+void previrt_pv_entry();
+[[noreturn]] void previrt_on_pv();
 void previrt_site_entry();
 void previrt_event_entry();
 [[noreturn]] void previrt_resume_guest();
@@ -82,7 +86,7 @@ public:
 enum class Reason : int { None, Trap };
 
 struct Stats {
-    std::map<std::string, uint64_t> sites, traps, user, interrupts;
+    std::map<std::string, uint64_t> sites, paravirt, traps, user, interrupts;
     uint64_t mirror_maps = 0, user_maps = 0;
 };
 
@@ -631,7 +635,12 @@ int run(const platforms::RunOptions& o, Mode mode) {
     }
     m->memory = GuestMemory(ram, m->ram_size);
     loader::BootState boot;
+    uint32_t paravirt = 0;
     try {
+        paravirt = loader::paravirt_version(image);
+        if (paravirt && paravirt != pv::kParavirtVersion)
+            throw std::runtime_error(fmt::format("para-virtualized for interface version {}; this hypervisor has version {}",
+                                                 paravirt, pv::kParavirtVersion));
         boot = loader::load_guest(image, {ram, m->ram_size}, o.command_line);
         m->sites = rewrite_sites(image, ram, layout::kKernelBase, m->ram_size, mode == Mode::Previrtualized);
     } catch (const std::exception& e) {
@@ -639,12 +648,16 @@ int run(const platforms::RunOptions& o, Mode mode) {
         close(m->memfd);
         return platforms::kExitBadImage;
     }
-    if (mode == Mode::Previrtualized && m->sites.total == 0)
+    if (paravirt)
+        std::cerr << fmt::format("previrt-process: para-virtualized guest (interface version {}): it calls the "
+                                 "hypervisor directly\n", paravirt);
+    else if (mode == Mode::Previrtualized && m->sites.total == 0)
         std::cerr << "previrt-process: warning: " << o.image
                   << " has no site records (not built through the afterburner); it runs pure\n";
-    std::cerr << (mode == Mode::Pure ? "previrt-process: pure virtualization: every privileged instruction traps\n"
-                                     : fmt::format("previrt-process: pre-virtualized: {} of {} sites rewritten\n",
-                                                   m->sites.rewritten, m->sites.total));
+    else
+        std::cerr << (mode == Mode::Pure ? "previrt-process: pure virtualization: every privileged instruction traps\n"
+                                         : fmt::format("previrt-process: pre-virtualized: {} of {} sites rewritten\n",
+                                                       m->sites.rewritten, m->sites.total));
     if (o.stats) std::cerr << m->sites.summary;
 
     mmap(reinterpret_cast<void*>(kThunkPage), kHoleMapped, PROT_READ | PROT_WRITE,
@@ -653,6 +666,7 @@ int run(const platforms::RunOptions& o, Mode mode) {
     write_thunk(Thunk::Sti, previrt_fast_sti);
     write_thunk(Thunk::Pushf, previrt_fast_pushf);
     write_thunk(Thunk::Popf, previrt_fast_popf);
+    write_paravirt_entries(previrt_pv_entry);
     mprotect(reinterpret_cast<void*>(kThunkPage), 4096, PROT_READ | PROT_EXEC);
     hot_page() = {};
 
@@ -726,6 +740,7 @@ int run(const platforms::RunOptions& o, Mode mode) {
         };
         std::cerr << "previrt-process: VMM entries by kind\n";
         print("site", m->stats.sites);
+        print("paravirt", m->stats.paravirt);
         print("trap", m->stats.traps);
         print("user", m->stats.user);
         print("interrupt", m->stats.interrupts);
@@ -766,5 +781,26 @@ extern "C" [[noreturn]] void previrt_on_event() {
     sync_in();
     if (machine->reason == int(Reason::Trap)) handle_trap();
     else service_events();
+    continue_guest();
+}
+
+extern "C" [[noreturn]] void previrt_on_pv() {
+    unsigned op = unsigned(previrt_pv_op);
+    ++machine->stats.paravirt[paravirt_op_name(op)];
+    sync_in();
+    uint64_t ret = vcpu.rip;
+    ParavirtCall c = prepare_paravirt_call(vcpu, op, machine->memory);
+    if (!c.done) {
+        Emulation e;
+        if (c.insn) e = emulate(machine->memory, vcpu, *machine, *c.insn);
+        if (!c.insn || e.outcome == Outcome::Fault || e.outcome == Outcome::Unsupported) {
+            std::memcpy(vcpu.gpr, c.saved, sizeof c.saved);
+            vcpu.rip = ret;
+            deliver_event(c.insn && e.outcome == Outcome::Fault ? e.fault : Event::exception(kVectorInvalidOpcode));
+        } else {
+            finish_paravirt_call(vcpu, c);
+            complete(e, ret + c.insn->insn.length, ret, paravirt_op_name(op));
+        }
+    }
     continue_guest();
 }

@@ -54,6 +54,41 @@ previrt_site_entry:
 	ud2
 	.size previrt_site_entry, . - previrt_site_entry
 
+/* From a para-virtual entry (abi/previrt/paravirt.h): its thunk pushed the
+ * operation over the call's return address. */
+	.globl previrt_pv_entry
+	.type previrt_pv_entry, @function
+previrt_pv_entry:
+	movq %rax, REG(0)
+	movq %rcx, REG(1)
+	movq %rdx, REG(2)
+	movq %rbx, REG(3)
+	movq %rbp, REG(5)
+	movq %rsi, REG(6)
+	movq %rdi, REG(7)
+	movq %r8, REG(8)
+	movq %r9, REG(9)
+	movq %r10, REG(10)
+	movq %r11, REG(11)
+	movq %r12, REG(12)
+	movq %r13, REG(13)
+	movq %r14, REG(14)
+	movq %r15, REG(15)
+	pushfq
+	popq %rax
+	movq %rax, RFLAGS
+	popq %rax
+	movq %rax, previrt_pv_op(%rip)
+	popq %rax
+	movq %rax, RIP
+	movq %rsp, REG(4)
+	movq previrt_vmm_stack_top(%rip), %rsp
+	movq previrt_host_fs_base(%rip), %rax
+	wrfsbase %rax
+	call previrt_on_pv
+	ud2
+	.size previrt_pv_entry, . - previrt_pv_entry
+
 /* Where a signal handler sends the thread after it saved the guest's
  * registers from the signal frame (or left them, when the signal came in
  * previrt_resume_guest). */

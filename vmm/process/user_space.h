@@ -1,30 +1,43 @@
 // Guest user mode in a separate host process, the User-Mode-Linux model: the
 // guest kernel and the in-place VMM stay in the calling process; guest user
 // code runs in a child that holds nothing but the user pages the caller maps
-// and a small stub in the VMM hole, so it can read neither the kernel nor the VMM.
+// and a small stub (user_stub.h) far above the guest's layout, so it can read
+// neither the kernel nor the VMM: in the child, [0, kVmmHoleEnd) holds user
+// pages only, and the hole and kernel window fault as on bare hardware.
 //
 // The child: fork, PTRACE_SEIZE, execveat of a one-page ELF built in a memfd.
-// Not a fork that unmaps the parent's memory: the caller's own code may live
-// in the hole where the stub goes, and exec starts from a fresh address space
-// with default signal dispositions. The stub's entry maps its request area,
-// closes the image's fd, unmaps what exec added (stack, vdso, vvar), installs a
-// seccomp filter and stops on int3. Left: the stub's code page and request
-// area in the hole, fd 3 (the guest memory) and [vsyscall], which no process
-// can unmap. User code can read the stub (no secret; requests are wiped after
-// each batch) but not write it.
+// Not a fork that unmaps the parent's memory: exec starts from a fresh address
+// space with default signal dispositions. The stub's entry maps its request
+// area, closes the image's fd, unmaps what exec added (stack, vdso, vvar),
+// installs a seccomp filter and stops on int3. Left: the stub's code page and
+// request area at kUserStubBase, fd 3 (the guest memory) and [vsyscall], which
+// no process can unmap.
+//
+// What user code can reach of the stub:
+// - Its code page is mapped PROT_EXEC only. On a host with protection keys
+//   (pku and ospke in /proc/cpuinfo) Linux backs that with a key whose data
+//   access PKRU denies: a read faults (SEGV_PKUERR, a present PageFault).
+//   Without protection keys the page stays readable, and user code can clear
+//   PKRU with wrpkru and read it anyway: the code is no secret (it is in
+//   this binary), and user code cannot write it either way.
+// - The request area (what the parent asks the stub to map) is PROT_NONE
+//   whenever user code runs: each batch makes it readable, applies its
+//   requests and makes it PROT_NONE again before stopping. Page tables,
+//   not PKRU, keep it from user code.
 //
 // User code runs under PTRACE_SYSEMU: `syscall` and `int $0x80` stop before
 // the host executes them wherever they are, the stub's own `syscall` included.
 // Mapping changes run the stub's loop under PTRACE_CONT, with rip set by us: it
 // reads mmap/munmap requests from the request area and ends on int3, one stop
-// per batch however long. The seccomp filter allows only mmap and munmap from
-// the stub's page; it catches the kernel's vsyscall emulation, which bypasses
-// ptrace (reported as #GP). Faults arrive as signals, become UserEvents and
-// are never delivered.
+// per batch however long. The seccomp filter allows only mmap, mprotect and
+// munmap, and only from the stub's code page; it catches the kernel's
+// vsyscall emulation, which bypasses ptrace (reported as #GP). Faults arrive
+// as signals, become UserEvents and are never delivered.
 //
-// The child's FPU/SSE state is its own: it persists from run to run and is not
-// in UserRegisters, so guest threads run in one UserSpace share it (saving it
-// would take PTRACE_GETFPREGS/SETFPREGS, which this API does not expose yet).
+// The child's FPU/SSE state (PKRU included) is its own: it persists from run
+// to run and is not in UserRegisters, so guest threads run in one UserSpace
+// share it (saving it would take PTRACE_GETFPREGS/SETFPREGS, which this API
+// does not expose yet).
 //
 // Threads: start(), map(), unmap(), run() and the destructor belong to the
 // thread that called start(): ptrace makes it the tracer, and the child dies
@@ -43,6 +56,22 @@
 struct user_regs_struct;
 
 namespace previrt::vmm::process {
+
+// Where the stub lives in the child: its code page, then a 4-page request
+// area. Not in the VMM hole, nor anywhere in the guest's layout (user range,
+// kernel window, hole: all below kVmmHoleEnd), so user code that probes them
+// faults as on bare hardware. High in the lower half, but below where exec
+// may put the stack: its top is randomized over 16 GiB below 0x7fff'ffff'f000
+// (STACK_RND_MASK), i.e. down to 0x7ffc'0000'0000, and the ELF loader maps
+// the stub with MAP_FIXED_NOREPLACE after the stack, so an overlap would fail
+// exec. The vdso lands wherever mmap's randomized base puts it, after the
+// stub: never on it. User ranges must end below kUserStubBase.
+inline constexpr uint64_t kUserStubBase = 0x0000'7ff0'0000'0000;
+inline constexpr uint64_t kUserStubEnd = kUserStubBase + 5 * 4096;
+
+namespace stub {
+struct Request;
+}
 
 struct UserRegisters {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp, r8, r9, r10, r11, r12, r13, r14, r15, rip, rflags, fs_base,
@@ -71,7 +100,7 @@ class UserSpace {
 public:
     // memory_fd: a memfd of guest-physical memory (memory_size bytes);
     // [user_begin, user_end): the user range, page aligned, outside the VMM
-    // hole. On failure returns nullptr and sets `error`.
+    // hole and below kUserStubBase. On failure returns nullptr and sets `error`.
     static std::unique_ptr<UserSpace> start(int memory_fd, uint64_t memory_size, uint64_t user_begin, uint64_t user_end,
                                             std::string& error);
     ~UserSpace();  // kills and reaps the child
@@ -107,11 +136,7 @@ public:
     Stats stats() const { return stats_; }
 
 private:
-    struct Request {  // one mmap or munmap for the stub; its assembly reads these offsets
-        uint64_t va, length, pa;
-        uint32_t prot, op;
-    };
-    UserSpace() = default;
+    UserSpace();
     bool launch(int memory_fd, std::string& error);
     bool flush();
     int run_stub();
@@ -127,8 +152,8 @@ private:
     bool reaped_ = false;
     std::string death_;
     uint64_t memory_size_ = 0, user_begin_ = 0, user_end_ = 0;
-    Request* requests_ = nullptr;  // the request area, shared with the child
-    std::vector<Request> queue_;
+    stub::Request* requests_ = nullptr;  // the request area, shared with the child
+    std::vector<stub::Request> queue_;
     std::unique_ptr<user_regs_struct> host_regs_;  // the child's registers at its last stop or write
     bool registers_current_ = false;               // host_regs_ match the child's
     std::atomic<bool> interrupt_pending_{false};

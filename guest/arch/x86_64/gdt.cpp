@@ -62,6 +62,9 @@ void init() {
     table[6] = base >> 32;
 
     cpu::lgdt({sizeof table - 1, reinterpret_cast<uint64_t>(table)});
+#ifdef PREVIRT_PARAVIRT
+    pv::call(pv::Op::kLoadSegments, kKernelCode, kKernelData);
+#else
     // Reload every segment register from the new table; CS through a far return.
     asm volatile(
         "movw %0, %%ds; movw %0, %%es; movw %0, %%ss; xorl %%eax, %%eax; movw %%ax, %%fs; movw %%ax, %%gs\n\t"
@@ -69,6 +72,7 @@ void init() {
         :
         : "r"(kKernelData), "i"(static_cast<uint64_t>(kKernelCode))
         : "rax", "memory");
+#endif
     cpu::ltr(kTss);
 }
 

@@ -3,6 +3,8 @@
  * the registers as an InterruptFrame (interrupts.h), switches to the kernel's
  * GS base when it came from user mode, and calls interrupt_dispatch. */
 
+#include "arch/x86_64/sensitive.h"
+
 .macro stub vector, has_error
 	.globl interrupt_stub_\vector
 interrupt_stub_\vector:
@@ -48,7 +50,7 @@ interrupt_stub_\vector:
 interrupt_common:
 	testb $3, 24(%rsp)		/* the saved CS: from user mode? */
 	jz 1f
-	swapgs
+	arch_swapgs
 1:	pushq %rax
 	pushq %rbx
 	pushq %rcx
@@ -87,8 +89,8 @@ interrupt_return:
 	addq $16, %rsp			/* vector and error code */
 	testb $3, 8(%rsp)
 	jz 2f
-	swapgs
-2:	iretq
+	arch_swapgs
+2:	arch_iretq
 	.size interrupt_common, . - interrupt_common
 
 /* The addresses of the stubs, for the IDT. */

@@ -2,6 +2,8 @@
  * Saves the callee-saved registers on the current kernel stack, records the
  * stack pointer, and resumes the process whose stack is `next_rsp`. Called with
  * interrupts disabled; the resumed process finds them as it left them. */
+#include "arch/x86_64/sensitive.h"
+
 	.text
 	.globl switch_context
 	.type switch_context, @function
@@ -36,7 +38,7 @@ process_start:
 	.globl enter_user
 	.type enter_user, @function
 enter_user:
-	cli
+	arch_cli
 	pushq $0x1b			/* gdt::kUserData */
 	pushq %rsi
 	pushq $0x202			/* IF, and the reserved bit 1 */
@@ -57,8 +59,8 @@ enter_user:
 	xorl %r13d, %r13d
 	xorl %r14d, %r14d
 	xorl %r15d, %r15d
-	swapgs
-	iretq
+	arch_swapgs
+	arch_iretq
 	.size enter_user, . - enter_user
 
 	.section .note.GNU-stack, "", @progbits

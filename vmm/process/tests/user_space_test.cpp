@@ -673,6 +673,11 @@ TEST_F(UserSpaceTest, ReportCosts) {
     });
     std::printf("[ cost     ] 64 maps in one batch: %.1f us; one stop per map (like injecting each call): %.1f us\n",
                 batched - round_trip, one_by_one - 64 * round_trip);
+    const double single = best(400, [&] {
+        space_->map(kData, kDataFrame, true, false);
+        system_call();
+    });
+    std::printf("[ cost     ] a batch of one map: %.1f us\n", single - round_trip);
 
     void* scratch = mmap(nullptr, 128 * kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ASSERT_NE(scratch, MAP_FAILED);

@@ -1,0 +1,127 @@
+// Load-time rewriting of the reference guest's sites for the Linux-process
+// backend, and its refusal of records that do not match the image.
+#include "vmm/process/site_rewriter.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "afterburner/site_table.h"
+#include "monitors/loader/guest_loader.h"
+#include "previrt/guest_layout.h"
+#include "previrt/site_record.h"
+#include "vmm/process/hole.h"
+
+namespace previrt::vmm::process {
+namespace {
+
+using abi::SiteKind;
+
+class SiteRewriterTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        image = elf::File::load(PREVIRT_GUEST_IMAGE);
+        ram.assign(64 << 20, 0);
+        loader::load_guest(image, ram, "");
+        table = afterburner::load_site_table(image);
+    }
+    RewriteResult rewrite(bool really = true) {
+        return rewrite_sites(image, ram.data(), layout::kKernelBase, ram.size(), really);
+    }
+    // The first site of `kind` in 64-bit code (the boot code's 32-bit sites stay as they are).
+    const afterburner::Site& first(SiteKind kind) {
+        for (const auto& s : table.sites)
+            if (s.record.kind == static_cast<uint8_t>(kind) && (s.record.flags & abi::kSiteModeMask) == abi::kSiteMode64)
+                return s;
+        throw std::runtime_error("no such site");
+    }
+    uint8_t* at(uint64_t address) { return ram.data() + (address - layout::kKernelBase); }
+    uint64_t target_of_rel32(uint64_t address, unsigned opcode_length, unsigned length) {
+        int32_t rel;
+        std::memcpy(&rel, at(address) + opcode_length, 4);
+        return address + length + static_cast<int64_t>(rel);
+    }
+    std::string error_of(bool really = true) {
+        try {
+            rewrite(really);
+        } catch (const SiteError& e) {
+            return e.what();
+        }
+        return "";
+    }
+
+    elf::File image;
+    std::vector<uint8_t> ram;
+    afterburner::SiteTable table;
+};
+
+TEST_F(SiteRewriterTest, WritesACallOrAStoreWhereTheBackendNeedsOne) {
+    RewriteResult r = rewrite();
+    EXPECT_GT(r.total, 200u);
+    EXPECT_EQ(r.total, r.rewritten + r.left);
+
+    const auto& cli = first(SiteKind::Cli);
+    ASSERT_GE(cli.record.site_length, 7);
+    EXPECT_EQ(at(cli.address)[0], 0xc6);  // movb $0, interrupt_flag(%rip)
+    EXPECT_EQ(at(cli.address)[1], 0x05);
+    EXPECT_EQ(target_of_rel32(cli.address, 2, 7), kHotPage + kHotInterruptFlag);
+
+    const auto& sti = first(SiteKind::Sti);
+    EXPECT_EQ(at(sti.address)[0], 0xe8);  // call rel32
+    EXPECT_EQ(target_of_rel32(sti.address, 1, 5), thunk_address(Thunk::Sti));
+
+    const auto& out = first(SiteKind::Out);
+    EXPECT_EQ(target_of_rel32(out.address, 1, 5), thunk_address(Thunk::Generic));
+    ASSERT_TRUE(r.sites.count(out.address));
+    EXPECT_EQ(r.sites.at(out.address).insn.insn.mnemonic, ZYDIS_MNEMONIC_OUT);
+
+    // What runs right at CPL 3 stays: rdtsc is still 0f 31.
+    const auto& rdtsc = first(SiteKind::Rdtsc);
+    EXPECT_EQ(at(rdtsc.address)[0], 0x0f);
+    EXPECT_EQ(at(rdtsc.address)[1], 0x31);
+    EXPECT_FALSE(r.sites.count(rdtsc.address));
+    EXPECT_NE(r.summary.find("inline store to the virtual IF"), std::string::npos);
+}
+
+TEST_F(SiteRewriterTest, PureModeChecksButChangesNothing) {
+    std::vector<uint8_t> before = ram;
+    RewriteResult r = rewrite(false);
+    EXPECT_EQ(r.rewritten, 0u);
+    EXPECT_EQ(r.left, r.total);
+    EXPECT_TRUE(ram == before);
+}
+
+TEST_F(SiteRewriterTest, RefusesASiteWhoseBytesAreNotItsInstruction) {
+    const auto& cli = first(SiteKind::Cli);
+    at(cli.address)[0] = 0xfb;  // sti where the record says cli
+    std::string e = error_of(false);
+    EXPECT_NE(e.find("site " + std::to_string(cli.number) + " ("), std::string::npos) << e;
+}
+
+TEST_F(SiteRewriterTest, RefusesPaddingThatIsNotNops) {
+    const auto& out = first(SiteKind::Out);
+    ASSERT_GT(out.record.site_length, out.record.insn_length);
+    at(out.address)[out.record.insn_length] = 0xcc;
+    std::string e = error_of();
+    EXPECT_NE(e.find("site " + std::to_string(out.number) + " ("), std::string::npos) << e;
+    EXPECT_NE(e.find("not all NOPs"), std::string::npos) << e;
+}
+
+TEST_F(SiteRewriterTest, RefusesARecordPointingOutsideTheImage) {
+    // A copy of the image whose first record points 1 GiB away.
+    std::vector<uint8_t> bytes = image.bytes();
+    const elf::Section* sites = nullptr;
+    for (const auto& s : image.sections())
+        if (s.name == abi::kSiteSectionName) sites = &s;
+    ASSERT_NE(sites, nullptr);
+    int32_t far = 0x4000'0000;
+    std::memcpy(bytes.data() + sites->offset + sizeof(abi::SiteChunkHeader), &far, 4);
+    image = elf::File::parse(std::move(bytes));
+    std::string e = error_of();
+    EXPECT_NE(e.find("previrt_sites section"), std::string::npos) << e;
+    EXPECT_NE(e.find("at offset 0x10: record points to"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace previrt::vmm::process

@@ -39,6 +39,7 @@
 #include "vmm/process/paravirt.h"
 #include "vmm/process/site_rewriter.h"
 #include "vmm/process/user_space.h"
+#include "vmm/process/working_sets.h"
 
 using previrt::vmm::Vcpu;
 
@@ -117,6 +118,8 @@ struct Machine final : Platform {
     timer_t timer{};
     uint64_t deadline = UINT64_MAX;  // --timeout
     bool mirror_dirty = false;
+    WorkingSets working_sets;         // pages guest user mode touched, by address space
+    WorkingSets kernel_working_sets;  // user pages the guest kernel touched, by address space
     uint64_t last_user_fault = 0;
     unsigned repeated_user_faults = 0;
     Stats stats;
@@ -141,19 +144,23 @@ struct Machine final : Platform {
         if (!bus.write(port, size, value) && unknown_ports.insert(port).second)
             std::cerr << fmt::format("previrt-process: write to unknown port {:#x} ignored\n", port);
     }
-    void flush_translations() override {
-        if (mirror_dirty)
-            mmap(reinterpret_cast<void*>(layout::kUserBase), layout::kUserEnd - layout::kUserBase, PROT_NONE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
-        mirror_dirty = false;
-        if (user) user->unmap_all();
-    }
+    void flush_translations() override;
     void flush_translation(uint64_t va) override {
         va &= ~0xfffull;
         if (va < layout::kUserBase || va >= layout::kUserEnd) return;
         mmap(reinterpret_cast<void*>(va), 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
              -1, 0);
         if (user) user->unmap(va);
+        working_sets.forget(previrt_vcpu.cr3 & kCr3AddressMask, va);
+        kernel_working_sets.forget(previrt_vcpu.cr3 & kCr3AddressMask, va);
+    }
+
+    // The guest kernel's view of a user page, in this process.
+    void mirror_map(uint64_t va, uint64_t pa, bool writable) {
+        mmap(reinterpret_cast<void*>(va & ~0xfffull), 4096, PROT_READ | (writable ? PROT_WRITE : 0),
+             MAP_SHARED | MAP_FIXED, memfd, off_t(pa & ~0xfffull));
+        mirror_dirty = true;
+        ++stats.mirror_maps;
     }
 
     void serial_out(uint8_t byte) {
@@ -210,7 +217,12 @@ std::string register_dump() {
 
 // ---- events: timer, console, timeout --------------------------------------
 
+// When the host timer fires next (UINT64_MAX: not armed), so that it is
+// re-armed only when that changes.
+volatile uint64_t armed_at = UINT64_MAX;
+
 void arm_timer(uint64_t at) {
+    armed_at = at;
     itimerspec t{};
     if (at != UINT64_MAX) {
         t.it_value.tv_sec = time_t(at / 1'000'000'000);
@@ -243,6 +255,26 @@ void poll_console() {
 
 // Brings the devices up to date and delivers an interrupt the PIC has for
 // the vCPU, if its IF lets it in.
+// Arms the host timer for the PIT's next tick (or the timeout), unless it is
+// armed for that already.
+void rearm_timer(uint64_t now) {
+    uint64_t next = machine->pit.next_event_ns();
+    if (machine->deadline < next) next = machine->deadline;
+    if (next != armed_at || next <= now) arm_timer(next);
+}
+
+// Delivers the interrupt the PIC has for the vCPU, if its IF lets it in.
+bool deliver_interrupt() {
+    if (!vcpu.interrupts_enabled() || !machine->pic.pending()) return false;
+    uint8_t vector = machine->pic.acknowledge();
+    ++machine->stats.interrupts[fmt::format("vector {:#x}", vector)];
+    deliver_event(Event::interrupt(vector));
+    return true;
+}
+
+// Brings the devices up to the host's time and input (after a host event, or
+// before waiting), re-arms the host timer for the PIT's next tick, and
+// delivers what became pending.
 bool service_events(bool deliver_now = true) {
     hot_page().pending = 0;
     uint64_t now = now_ns();
@@ -250,16 +282,8 @@ bool service_events(bool deliver_now = true) {
         fatal(platforms::kExitTimeout, fmt::format("the guest ran past --timeout {}s; stopped", machine->options.timeout_seconds));
     machine->pit.update();
     poll_console();
-    bool delivered = false;
-    if (deliver_now && vcpu.interrupts_enabled() && machine->pic.pending()) {
-        uint8_t vector = machine->pic.acknowledge();
-        ++machine->stats.interrupts[fmt::format("vector {:#x}", vector)];
-        deliver_event(Event::interrupt(vector));
-        delivered = true;
-    }
-    uint64_t next = machine->pit.next_event_ns();
-    arm_timer(next < machine->deadline ? next : machine->deadline);
-    return delivered;
+    rearm_timer(now);
+    return deliver_now && deliver_interrupt();
 }
 
 void check_exit_port() {
@@ -267,6 +291,27 @@ void check_exit_port() {
 }
 
 // ---- guest user mode ---------------------------------------------------------
+
+// A CR3 load (or a change of paging bits): both mirrors are stale. The user
+// process gets the new address space's remembered pages back in the same
+// batch as the unmapping.
+void Machine::flush_translations() {
+    if (mirror_dirty)
+        mmap(reinterpret_cast<void*>(layout::kUserBase), layout::kUserEnd - layout::kUserBase, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    mirror_dirty = false;
+    for (uint64_t va : kernel_working_sets.pages(vcpu.cr3 & kCr3AddressMask)) {
+        Translation t = translate(memory, vcpu, va, Access::Read, false);
+        if (t.ok) mirror_map(va, t.pa, t.writable);
+    }
+    last_user_fault = 0;
+    if (!user) return;
+    user->unmap_all();
+    for (uint64_t va : working_sets.pages(vcpu.cr3 & kCr3AddressMask)) {
+        Translation t = translate(memory, vcpu, va, Access::Read, true);
+        if (t.ok) user->map(va, t.pa & ~0xfffull, t.writable, t.executable);
+    }
+}
 
 bool decode_at(uint64_t rip, DecodedInstruction& d, bool& fetch_faulted) {
     uint8_t bytes[15];
@@ -310,12 +355,20 @@ void user_page_fault(const UserEvent& ev) {
         return;
     }
     uint64_t page = ev.address & ~0xfffull;
-    if (page == machine->last_user_fault && ++machine->repeated_user_faults > 4)
+    if (page < layout::kUserBase || page >= layout::kUserEnd)
+        fatal(platforms::kExitPlatform,
+              fmt::format("the guest's page tables give user mode {:#x}, outside the user range [{:#x}, {:#x}) "
+                          "this hypervisor can map", ev.address, layout::kUserBase, layout::kUserEnd));
+    // The same page at the same frame, faulting again with nothing in
+    // between: the host refuses what the guest's tables allow.
+    uint64_t key = page ^ (t.pa & ~0xfffull) << 1;
+    if (key == machine->last_user_fault && ++machine->repeated_user_faults > 4)
         fatal(platforms::kExitPlatform, fmt::format("guest user access to {:#x} keeps faulting in the host", ev.address));
-    if (page != machine->last_user_fault) machine->repeated_user_faults = 0;
-    machine->last_user_fault = page;
+    if (key != machine->last_user_fault) machine->repeated_user_faults = 0;
+    machine->last_user_fault = key;
     ++machine->stats.user_maps;
     machine->user->map(page, t.pa & ~0xfffull, t.writable, t.executable);
+    machine->working_sets.touched(vcpu.cr3 & kCr3AddressMask, page);
 }
 
 void run_user_once() {
@@ -339,6 +392,7 @@ void run_user_once() {
     vcpu.fs_base = r.fs_base;
     vcpu.gs_base = r.gs_base;
 
+    if (ev.kind != UserStop::PageFault) machine->last_user_fault = 0;
     switch (ev.kind) {
     case UserStop::SystemCall:
         ++machine->stats.user["system call"];
@@ -418,7 +472,15 @@ void complete(const Emulation& e, uint64_t natural_next, uint64_t resume_at, con
         if (vcpu.rip == natural_next) vcpu.rip = resume_at;
         check_exit_port();
         if (!e.interrupt_shadow) {
-            service_events();
+            // A device access can raise a line (an EOI unmasks the next
+            // request, a UART write empties THR): the PIC is looked at every
+            // time, the host's time and input only after a host event.
+            if (hot_page().pending) {
+                service_events();
+            } else {
+                rearm_timer(now_ns());  // the access may have programmed the PIT
+                deliver_interrupt();
+            }
         } else {
             // The instruction after sti runs first; it is usually hlt, which
             // looks at the events anyway. Otherwise the retry timer does.
@@ -449,11 +511,8 @@ void kernel_page_fault(uint64_t address) {
     Access access = access_of_fault(address);
     Translation t = translate(machine->memory, vcpu, address, access, false);
     if (t.ok && address >= layout::kUserBase && address < layout::kUserEnd) {
-        uint64_t page = address & ~0xfffull;
-        mmap(reinterpret_cast<void*>(page), 4096, PROT_READ | (t.writable ? PROT_WRITE : 0), MAP_SHARED | MAP_FIXED,
-             machine->memfd, off_t(t.pa & ~0xfffull));
-        machine->mirror_dirty = true;
-        ++machine->stats.mirror_maps;
+        machine->mirror_map(address, t.pa, t.writable);
+        machine->kernel_working_sets.touched(vcpu.cr3 & kCr3AddressMask, address);
         return;  // retried at the same rip
     }
     deliver_event(Event::page_fault(address, t.ok ? kPfPresent | (access == Access::Write ? kPfWrite : 0) : t.error_code));

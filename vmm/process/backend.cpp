@@ -36,6 +36,7 @@
 #include "vmm/core/guest_memory.h"
 #include "vmm/core/transitions.h"
 #include "vmm/process/hole.h"
+#include "vmm/process/host_filter.h"
 #include "vmm/process/paravirt.h"
 #include "vmm/process/site_rewriter.h"
 #include "vmm/process/user_space.h"
@@ -130,6 +131,7 @@ struct Machine final : Platform {
     volatile sig_atomic_t reason = 0;
     volatile int trap_signal = 0, trap_code = 0;
     volatile uint64_t trap_address = 0;
+    volatile uint64_t trap_syscall = 0;
 
     uint32_t port_read(uint16_t port, unsigned size) override {
         uint32_t v;
@@ -527,6 +529,14 @@ void handle_trap() {
         kernel_page_fault(address);
         return;
     }
+    if (sig == SIGSYS) {
+        // A `syscall` in guest code, stopped by the host filter: the guest's
+        // own system call instruction, at CPL 0 as much as at CPL 3.
+        vcpu.gpr[kRax] = machine->trap_syscall;
+        Transition t = do_syscall(vcpu);
+        if (!t.ok) deliver_event(t.fault);
+        return;
+    }
     if (sig == SIGFPE) return deliver_event(Event::exception(kVectorDivide));
     if (sig == SIGTRAP) return deliver_event(Event::exception(kVectorBreakpoint));
     DecodedInstruction d;
@@ -603,6 +613,7 @@ void write_message(const char* s) { [[maybe_unused]] ssize_t n = write(2, s, str
     machine->trap_signal = sig;
     machine->trap_code = info->si_code;
     machine->trap_address = reinterpret_cast<uint64_t>(info->si_addr);
+    if (sig == SIGSYS) machine->trap_syscall = uint64_t(info->si_syscall);
     machine->reason = int(Reason::Trap);
     redirect(uc);
 }
@@ -623,12 +634,12 @@ void install_signals(SavedSignals& saved, void* altstack) {
     struct sigaction sa{};
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    for (int s : {SIGALRM, SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS}) sigaddset(&sa.sa_mask, s);
+    for (int s : {SIGALRM, SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS}) sigaddset(&sa.sa_mask, s);
     sa.sa_sigaction = on_async_signal;
     saved.signals.push_back(SIGALRM);
     sigaction(SIGALRM, &sa, &saved.old[SIGALRM]);
     sa.sa_sigaction = on_trap_signal;
-    for (int s : {SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS}) {
+    for (int s : {SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS}) {
         saved.signals.push_back(s);
         sigaction(s, &sa, &saved.old[s]);
     }
@@ -783,6 +794,8 @@ int run(const platforms::RunOptions& o, Mode mode) {
         SavedSignals saved;
         install_signals(saved, altstack.get());
         if (sigsetjmp(m->done, 1) == 0) {
+            std::string filter_error;
+            if (!install_host_filter(filter_error)) finish(platforms::kExitPlatform, filter_error);
             service_events(false);
             continue_guest();
         }

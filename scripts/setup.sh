@@ -13,6 +13,7 @@ packages=(
     libgtest-dev                                 # tests
     clang libclang-rt-dev                        # libFuzzer
     qemu-system-x86                              # the bare PC the guest boots on
+    gnuplot-nox                                  # previrt bench --plot
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -14,6 +14,7 @@ int cmd_inspect(const Args& args);
 int cmd_annotate(const Args& args);
 int cmd_catalogue(const Args& args);
 int cmd_run(const Args& args);
+int cmd_bench(const Args& args);
 
 // Exit statuses shared by the subcommands.
 inline constexpr int kExitOk = 0;

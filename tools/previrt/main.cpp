@@ -21,6 +21,7 @@ constexpr Command kCommands[] = {
     {"annotate", previrt::cli::cmd_annotate, "turn a monitor's trap profile into annotations for the next build"},
     {"catalogue", previrt::cli::cmd_catalogue, "print the table of sensitive instructions"},
     {"run", previrt::cli::cmd_run, "boot a guest image on a platform (qemu)"},
+    {"bench", previrt::cli::cmd_bench, "the guest's micro-benchmarks on the process hypervisor: pure, pre-, para-virtualized"},
 };
 
 void usage(std::ostream& out) {

@@ -1,14 +1,8 @@
 #include "vmm/process/user_space.h"
 
-#include <elf.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/personality.h>
-#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -17,20 +11,19 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
-#include <cstddef>
-#include <cstdio>
 #include <cstring>
-#include <iterator>
 #include <stdexcept>
 
 #include "previrt/guest_layout.h"
+#include "vmm/process/user_events.h"
+#include "vmm/process/user_stub.h"
 
 namespace previrt::vmm::process {
 namespace {
 
-constexpr uint64_t kPage = stub::kPage;
+using stub::kPage;
+using user_events::hex;
 
 struct Fd {  // closes on scope exit
     int fd = -1;
@@ -49,132 +42,15 @@ bool wait_child(pid_t pid, int& status) {
     }
 }
 
-std::string hex(uint64_t value) {
-    char text[24];
-    std::snprintf(text, sizeof text, "%#llx", static_cast<unsigned long long>(value));
-    return text;
-}
-
-// Reads up to `size` bytes of the child by aligned words (an aligned word
-// never straddles a page); returns how many it could.
-size_t read_child(pid_t pid, uint64_t address, uint8_t* out, size_t size) {
-    size_t done = 0;
-    while (done < size) {
-        const uint64_t at = address + done, word = at & ~uint64_t{7};
-        errno = 0;
-        const long value = ptrace(PTRACE_PEEKTEXT, pid, word, nullptr);
-        if (errno != 0) break;
-        uint8_t bytes[8];
-        std::memcpy(bytes, &value, sizeof bytes);
-        for (size_t i = at - word; i < 8 && done < size; ++i) out[done++] = bytes[i];
-    }
-    return done;
-}
-
-uint16_t read_insn(pid_t pid, uint64_t rip) {
-    uint8_t bytes[2];
-    return read_child(pid, rip - 2, bytes, 2) == 2 ? static_cast<uint16_t>(bytes[0] | bytes[1] << 8) : 0;
-}
-
-// #MF is raised at a waiting x87 instruction (opcode D8-DF, or FWAIT 9B), #XM
-// at an SSE/AVX one (SDM vol. 1, 8.6 and 11.5.1): the opcode after the
-// prefixes tells which. Both leave SIGFPE.
-bool x87_instruction(pid_t pid, uint64_t rip) {
-    uint8_t bytes[15];
-    const size_t size = read_child(pid, rip, bytes, sizeof bytes);
-    for (size_t i = 0; i < size; ++i) {
-        const uint8_t op = bytes[i];
-        const bool prefix = op == 0x66 || op == 0x67 || op == 0xf0 || op == 0xf2 || op == 0xf3 || op == 0x2e ||
-                            op == 0x36 || op == 0x3e || op == 0x26 || op == 0x64 || op == 0x65 || (op & 0xf0) == 0x40;
-        if (!prefix) return op == 0x9b || (op >= 0xd8 && op <= 0xdf);
-    }
-    return false;
-}
-
-// The instruction behind a system call stop. Only `syscall` in 64-bit mode
-// enters the host's 64-bit table, so the host's record of the table spares
-// reading the child (which costs three times as much).
-uint16_t system_call_insn(pid_t pid, uint64_t rip) {
-    __ptrace_syscall_info info{};
-    if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info) > 0 && info.op == PTRACE_SYSCALL_INFO_ENTRY &&
-        info.arch == AUDIT_ARCH_X86_64)
-        return 0x050f;
-    return read_insn(pid, rip);
-}
-
-// The x86 event behind a signal an instruction raised; false for a signal
-// someone sent (si_code <= 0: kill, our interrupt) or one no fault raises.
-bool fault_event(pid_t pid, int sig, const siginfo_t& info, UserEvent& event) {
-    if (info.si_code <= 0) return false;
-    event.kind = UserStop::Exception;
-    switch (sig) {
-        case SIGSEGV:
-            if (info.si_code == SEGV_MAPERR || info.si_code == SEGV_ACCERR || info.si_code == SEGV_PKUERR) {
-                event.kind = UserStop::PageFault;
-                event.address = reinterpret_cast<uint64_t>(info.si_addr);
-                event.present = info.si_code != SEGV_MAPERR;
-                return true;
-            }
-            event.vector = 13;  // SI_KERNEL: #GP from a privileged instruction, int $n, a non-canonical address
-            event.detail = "SIGSEGV code " + std::to_string(info.si_code);
-            return true;
-        case SIGILL:
-            event.vector = 6;
-            return true;
-        case SIGTRAP:  // int3 raises SI_KERNEL; #DB (TF, icebp, debug registers) TRAP_*
-            event.vector = info.si_code == SI_KERNEL ? 3 : 1;
-            return true;
-        case SIGFPE: {  // #DE is FPE_INTDIV; the x87 and SSE codes come from either #MF or #XM
-            const bool division = info.si_code == FPE_INTDIV;
-            event.vector = division ? 0 : x87_instruction(pid, reinterpret_cast<uint64_t>(info.si_addr)) ? 16 : 19;
-            return true;
-        }
-        case SIGBUS:  // BUS_ADRALN is #AC; BUS_ADRERR a frame beyond the memfd's end
-            event.vector = 17;
-            event.address = reinterpret_cast<uint64_t>(info.si_addr);
-            event.detail = "SIGBUS code " + std::to_string(info.si_code) + " at " + hex(event.address);
-            return true;
-        case SIGSYS:
-            event.vector = 13;
-            event.detail = "host system call " + std::to_string(info.si_syscall) + " refused by the seccomp filter";
-            return true;
-        default:
-            return false;
-    }
-}
-
-void load(user_regs_struct& to, const UserRegisters& from) {
-    to.rax = from.rax, to.rbx = from.rbx, to.rcx = from.rcx, to.rdx = from.rdx;
-    to.rsi = from.rsi, to.rdi = from.rdi, to.rbp = from.rbp, to.rsp = from.rsp;
-    to.r8 = from.r8, to.r9 = from.r9, to.r10 = from.r10, to.r11 = from.r11;
-    to.r12 = from.r12, to.r13 = from.r13, to.r14 = from.r14, to.r15 = from.r15;
-    to.rip = from.rip, to.eflags = from.rflags, to.fs_base = from.fs_base, to.gs_base = from.gs_base;
-    // After a system call stop orig_rax still holds its number. If rax then
-    // reads -ERESTARTSYS..-ERESTART_RESTARTBLOCK (-512..-516) and a signal is
-    // pending (a stale interrupt), the kernel would "restart" the call: rax =
-    // orig_rax, rip -= 2. Clearing orig_rax prevents that; it costs a register
-    // write, so only when rax is in that range.
-    const int64_t result = static_cast<int64_t>(from.rax);
-    if (result >= -516 && result <= -512) to.orig_rax = ~0ULL;
-}
-
-void store(UserRegisters& to, const user_regs_struct& from) {
-    to.rax = from.rax, to.rbx = from.rbx, to.rcx = from.rcx, to.rdx = from.rdx;
-    to.rsi = from.rsi, to.rdi = from.rdi, to.rbp = from.rbp, to.rsp = from.rsp;
-    to.r8 = from.r8, to.r9 = from.r9, to.r10 = from.r10, to.r11 = from.r11;
-    to.r12 = from.r12, to.r13 = from.r13, to.r14 = from.r14, to.r15 = from.r15;
-    to.rip = from.rip, to.rflags = from.eflags, to.fs_base = from.fs_base, to.gs_base = from.gs_base;
-}
-
 }  // namespace
 
 std::unique_ptr<UserSpace> UserSpace::start(int memory_fd, uint64_t memory_size, uint64_t user_begin, uint64_t user_end,
                                             std::string& error) {
     const bool in_hole = user_begin < layout::kVmmHoleEnd && user_end > layout::kVmmHoleBase;
-    if (user_begin % kPage || user_end % kPage || user_begin == 0 || user_begin >= user_end || user_end > kTaskEnd ||
-        in_hole) {
+    if (user_begin % kPage || user_end % kPage || user_begin == 0 || user_begin >= user_end ||
+        user_end > kUserStubBase || in_hole) {
         error = "user range [" + hex(user_begin) + ", " + hex(user_end) + ") must be page aligned, non-empty, below " +
-                hex(kTaskEnd) + " and outside the VMM hole";
+                hex(kUserStubBase) + " (the stub) and outside the VMM hole";
         return nullptr;
     }
     std::unique_ptr<UserSpace> space(new UserSpace());
@@ -196,16 +72,12 @@ bool UserSpace::launch(int memory_fd, std::string& error) {
     if (fstat(memory_fd, &memory) != 0) return fail("memory fd " + std::to_string(memory_fd), errno);
     if (static_cast<uint64_t>(memory.st_size) < memory_size_)
         return fail("memory fd " + std::to_string(memory_fd) + " is smaller than memory_size", EINVAL);
-    Fd image{memfd_create("previrt-user-stub", MFD_CLOEXEC | MFD_EXEC)};
-    if (image.fd < 0 && errno == EINVAL) image.fd = memfd_create("previrt-user-stub", MFD_CLOEXEC);  // before 6.3
-    if (image.fd < 0) return fail("memfd_create", errno);
-    const std::vector<unsigned char> bytes = build_image();
-    if (ftruncate(image.fd, kPage + kRequestBytes) != 0) return fail("ftruncate", errno);
-    if (pwrite(image.fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
-        return fail("pwrite", errno);
-    void* area = mmap(nullptr, kRequestBytes, PROT_READ | PROT_WRITE, MAP_SHARED, image.fd, kPage);
+    const char* what = nullptr;
+    Fd image{stub::create_image(what)};
+    if (image.fd < 0) return fail(what, errno);
+    void* area = mmap(nullptr, stub::kRequestBytes, PROT_READ | PROT_WRITE, MAP_SHARED, image.fd, kPage);
     if (area == MAP_FAILED) return fail("mmap of the request area", errno);
-    requests_ = static_cast<Request*>(area);
+    requests_ = static_cast<stub::Request*>(area);
 
     int go[2], report[2];
     if (pipe2(go, O_CLOEXEC) != 0) return fail("pipe2", errno);
@@ -215,7 +87,7 @@ bool UserSpace::launch(int memory_fd, std::string& error) {
     const pid_t parent = getpid();
     pid_ = fork();
     if (pid_ < 0) return fail("fork", errno);
-    if (pid_ == 0) child_main(go[0], report[1], memory_fd, image.fd, parent);
+    if (pid_ == 0) stub::exec_child(go[0], report[1], memory_fd, image.fd, parent);
     go_read.reset();
     report_write.reset();
 
@@ -227,12 +99,12 @@ bool UserSpace::launch(int memory_fd, std::string& error) {
     const char go_ahead = 1;
     if (write(go_write.fd, &go_ahead, 1) != 1) return fail("write to the child", errno);
     go_write.reset();
-    ChildFailure failure{};
+    stub::ChildFailure failure{};
     ssize_t got;
     do got = read(report_read.fd, &failure, sizeof failure);
     while (got < 0 && errno == EINTR);
-    if (got == sizeof failure && failure.step >= 0 && failure.step < static_cast<int>(std::size(kChildSteps)))
-        return fail(std::string("child: ") + kChildSteps[failure.step], failure.error);
+    if (got == sizeof failure && stub::child_step(failure.step))
+        return fail(std::string("child: ") + stub::child_step(failure.step), failure.error);
     // Since 5.3; without it interrupt() falls back to kill().
     pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
 
@@ -246,7 +118,7 @@ bool UserSpace::launch(int memory_fd, std::string& error) {
     }
     if (!fetch_registers()) return fail("PTRACE_GETREGS", errno);
     user_regs_struct regs = *host_regs_;
-    regs.rbx = kStubBase + kInitOffset;
+    stub::prepare_setup(regs, requests_);
     if (!set_registers(regs)) return fail("PTRACE_SETREGS", errno);
     const int result = run_stub();
     if (result < 0) {
@@ -254,18 +126,21 @@ bool UserSpace::launch(int memory_fd, std::string& error) {
         return false;
     }
     if (result == 0) {
-        const uint64_t at = host_regs_->rip - kStubBase - kCodeOffset;
+        const uint64_t at = stub::code_offset(host_regs_->rip);
         return fail("stub set-up (ud2 at stub offset " + hex(at) + ")", static_cast<int>(-host_regs_->rax));
     }
     if (!fetch_registers()) return fail("PTRACE_GETREGS", errno);
+    stub_setup_ = stub::setup_result(*host_regs_);
     return true;
 }
 
 UserSpace::~UserSpace() {
     kill_child();
     if (pidfd_ >= 0) close(pidfd_);
-    if (requests_) munmap(requests_, kRequestBytes);
+    if (requests_) munmap(requests_, stub::kRequestBytes);
 }
+
+UserSpace::UserSpace() = default;
 
 void UserSpace::map(uint64_t va, uint64_t pa, bool writable, bool executable) {
     if (va % kPage || pa % kPage || va < user_begin_ || va >= user_end_ || pa >= memory_size_ ||
@@ -274,31 +149,31 @@ void UserSpace::map(uint64_t va, uint64_t pa, bool writable, bool executable) {
                                     "): unaligned, outside the user range or beyond guest memory");
     const uint32_t prot = PROT_READ | (writable ? PROT_WRITE : 0) | (executable ? PROT_EXEC : 0);
     if (!queue_.empty()) {  // the next page of a run of pages: one mmap for the run
-        Request& last = queue_.back();
-        if (last.op == kMap && last.prot == prot && last.va + last.length == va && last.pa + last.length == pa) {
+        stub::Request& last = queue_.back();
+        if (last.op == stub::kMap && last.prot == prot && last.va + last.length == va && last.pa + last.length == pa) {
             last.length += kPage;
             return;
         }
     }
-    queue_.push_back({va, kPage, pa, prot, kMap});
+    queue_.push_back({va, kPage, pa, prot, stub::kMap});
 }
 
 void UserSpace::unmap(uint64_t va) {
     if (va % kPage || va < user_begin_ || va >= user_end_)
         throw std::invalid_argument("UserSpace::unmap(" + hex(va) + "): unaligned or outside the user range");
     if (!queue_.empty()) {
-        Request& last = queue_.back();
-        if (last.op == kUnmap && last.va + last.length == va) {
+        stub::Request& last = queue_.back();
+        if (last.op == stub::kUnmap && last.va + last.length == va) {
             last.length += kPage;
             return;
         }
     }
-    queue_.push_back({va, kPage, 0, 0, kUnmap});
+    queue_.push_back({va, kPage, 0, 0, stub::kUnmap});
 }
 
 void UserSpace::unmap_all() {
     queue_.clear();  // whatever was queued would be undone
-    queue_.push_back({user_begin_, user_end_ - user_begin_, 0, 0, kUnmap});
+    queue_.push_back({user_begin_, user_end_ - user_begin_, 0, 0, stub::kUnmap});
 }
 
 void UserSpace::interrupt() {
@@ -306,9 +181,9 @@ void UserSpace::interrupt() {
     interrupt_pending_.store(true);
     const int saved = errno;
     if (pidfd_ >= 0)
-        syscall(SYS_pidfd_send_signal, pidfd_, kInterruptSignal, nullptr, 0);
+        syscall(SYS_pidfd_send_signal, pidfd_, stub::kInterruptSignal, nullptr, 0);
     else if (pid_ > 0)
-        kill(pid_, kInterruptSignal);
+        kill(pid_, stub::kInterruptSignal);
     errno = saved;
 }
 
@@ -320,7 +195,7 @@ UserEvent UserSpace::run(UserRegisters& regs) {
     // interrupt() sent is still on its way and is discarded when it arrives.
     if (interrupt_pending_.exchange(false)) return {UserStop::Interrupted};
     user_regs_struct loaded = *host_regs_;  // keeps the child's segment selectors
-    load(loaded, regs);
+    user_events::load(loaded, regs);
     if (!set_registers(loaded)) {
         const int err = errno;
         if (err == ESRCH) return lost("PTRACE_SETREGS");
@@ -345,7 +220,7 @@ UserEvent UserSpace::run(UserRegisters& regs) {
             if (status >> 16 != 0) continue;  // an event stop (group stop): nothing to report
             siginfo_t info;
             if (ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &info) != 0) return lost("PTRACE_GETSIGINFO");
-            if (!fault_event(pid_, sig, info, event)) {
+            if (!user_events::fault_event(pid_, sig, info, event)) {
                 // Sent, not raised: an interrupt if one is pending, else a
                 // stale interrupt signal or a stray one. Either way suppressed.
                 if (!interrupt_pending_.exchange(false)) continue;
@@ -353,10 +228,10 @@ UserEvent UserSpace::run(UserRegisters& regs) {
             }
         }
         if (!fetch_registers()) return lost("PTRACE_GETREGS");
-        store(regs, *host_regs_);
+        user_events::store(regs, *host_regs_);
         if (event.kind == UserStop::SystemCall) {
             regs.rax = host_regs_->orig_rax;  // the host put -ENOSYS in rax
-            event.insn = system_call_insn(pid_, host_regs_->rip);
+            event.insn = user_events::system_call_insn(pid_, host_regs_->rip);
         }
         return event;
     }
@@ -364,32 +239,28 @@ UserEvent UserSpace::run(UserRegisters& regs) {
 
 // Applies the queued requests, a request area at a time.
 bool UserSpace::flush() {
-    constexpr size_t kCapacity = kRequestBytes / sizeof(Request);
-    static_assert(sizeof(Request) == 32 && offsetof(Request, pa) == 16 && offsetof(Request, op) == 28);
     for (size_t done = 0; done < queue_.size();) {
-        const size_t count = std::min(queue_.size() - done, kCapacity);
-        std::memcpy(requests_, queue_.data() + done, count * sizeof(Request));
+        const size_t count = std::min(queue_.size() - done, stub::kRequestCapacity);
+        std::memcpy(static_cast<void*>(requests_), queue_.data() + done, count * sizeof(stub::Request));
         user_regs_struct regs = *host_regs_;
-        regs.rip = stub_address(previrt_user_stub_batch);
-        regs.rbx = kRequestBase, regs.r12 = count, regs.r13 = kMemoryFd;
-        regs.eflags = kStubFlags, regs.orig_rax = ~0ULL;  // orig_rax: see load()
+        stub::prepare_batch(regs, count, stub_setup_);
         if (!set_registers(regs)) {
             lost("PTRACE_SETREGS");
             return false;
         }
         const int result = run_stub();
         registers_current_ = false;  // the stub changed them
-        // User code can read the area; leave it nothing about the mappings.
-        std::memset(static_cast<void*>(requests_), 0, count * sizeof(Request));
         if (result < 0) return false;
         if (result == 0) {
-            const size_t index = std::min<size_t>((host_regs_->rbx - kRequestBase) / sizeof(Request), count - 1);
-            const Request& request = queue_[done + index];
-            const std::string why = std::string(request.op == kMap ? "mmap" : "munmap") + "(va " + hex(request.va) +
-                                    ", " + hex(request.length) + " bytes, pa " + hex(request.pa) +
-                                    ") in the child: " + std::strerror(static_cast<int>(-host_regs_->rax));
+            const size_t index = stub::failed_request(*host_regs_, count);
+            std::string why = "mprotect of the request area";
+            if (index < count) {
+                const stub::Request& request = queue_[done + index];
+                why = std::string(request.op == stub::kMap ? "mmap" : "munmap") + "(va " + hex(request.va) + ", " +
+                      hex(request.length) + " bytes, pa " + hex(request.pa) + ")";
+            }
             kill_child();
-            death_ = why;
+            death_ = why + " in the child: " + std::strerror(static_cast<int>(-host_regs_->rax));
             return false;
         }
         ++stats_.batches;
@@ -401,7 +272,8 @@ bool UserSpace::flush() {
 }
 
 // Resumes the child in the stub (registers already set) until its int3.
-// 1: done; 0: ud2 (host_regs_ hold rax = -errno, rbx); -1: the child is gone.
+// 1: done; 0: ud2 (host_regs_ hold rax = -errno, rbx); -1: the child is gone
+// (killed here if the stub faulted: death_ says where).
 int UserSpace::run_stub() {
     for (;;) {
         int status;
@@ -416,7 +288,13 @@ int UserSpace::run_stub() {
         if (info.si_code <= 0) continue;  // sent: a pending interrupt stays in interrupt_pending_
         if (WSTOPSIG(status) == SIGTRAP && info.si_code == SI_KERNEL) return 1;
         if (!fetch_registers()) break;
-        return 0;
+        if (WSTOPSIG(status) == SIGILL) return 0;
+        const std::string fault = std::string("the stub faulted: ") + strsignal(WSTOPSIG(status)) + " code " +
+                                  std::to_string(info.si_code) + " at stub offset " +
+                                  hex(stub::code_offset(host_regs_->rip));
+        kill_child();
+        death_ = fault;
+        return -1;
     }
     lost("ptrace in the stub");
     return -1;

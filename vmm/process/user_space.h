@@ -19,7 +19,9 @@
 //   access PKRU denies: a read faults (SEGV_PKUERR, a present PageFault).
 //   Without protection keys the page stays readable, and user code can clear
 //   PKRU with wrpkru and read it anyway: the code is no secret (it is in
-//   this binary), and user code cannot write it either way.
+//   this binary), and user code cannot write it either way. PKRU is user
+//   state: each batch sets the stub's again (user code that denied every key
+//   must not break the stub), so a wrpkru lasts until the next batch.
 // - The request area (what the parent asks the stub to map) is PROT_NONE
 //   whenever user code runs: each batch makes it readable, applies its
 //   requests and makes it PROT_NONE again before stopping. Page tables,
@@ -64,8 +66,8 @@ namespace previrt::vmm::process {
 // may put the stack: its top is randomized over 16 GiB below 0x7fff'ffff'f000
 // (STACK_RND_MASK), i.e. down to 0x7ffc'0000'0000, and the ELF loader maps
 // the stub with MAP_FIXED_NOREPLACE after the stack, so an overlap would fail
-// exec. The vdso lands wherever mmap's randomized base puts it, after the
-// stub: never on it. User ranges must end below kUserStubBase.
+// exec. The vdso and vvar come after the stub, wherever mmap finds room below
+// its randomized base: never on it. User ranges must end below kUserStubBase.
 inline constexpr uint64_t kUserStubBase = 0x0000'7ff0'0000'0000;
 inline constexpr uint64_t kUserStubEnd = kUserStubBase + 5 * 4096;
 
@@ -153,6 +155,7 @@ private:
     std::string death_;
     uint64_t memory_size_ = 0, user_begin_ = 0, user_end_ = 0;
     stub::Request* requests_ = nullptr;  // the request area, shared with the child
+    uint64_t stub_setup_ = 0;            // what the stub's set-up left for its batches
     std::vector<stub::Request> queue_;
     std::unique_ptr<user_regs_struct> host_regs_;  // the child's registers at its last stop or write
     bool registers_current_ = false;               // host_regs_ match the child's

@@ -1,5 +1,6 @@
 #include "vmm/process/user_stub.h"
 
+#include <cpuid.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -33,8 +34,12 @@
 // begin: the ELF entry, run once. r14 = the request area, r15 = its size,
 //        r13 = the image's fd, r12 = the area's offset in the image; once
 //        mapped, the area starts with the set-up block (SetupBlock below).
-// batch: r14, r15 as above, r12 = the requests' count, r13 = the memory fd;
-//        rbx walks the requests.
+//        rbp = 0 on a host with protection keys, else ~0; it ends with rbp =
+//        the stub's PKRU (exec's, denying data access to the code page) or ~0.
+// batch: r14, r15 as above, r12 = the requests' count, r13 = the memory fd,
+//        rbp = what set-up left there; rbx walks the requests. User code may
+//        have changed PKRU (even denied key 0, the request area's): the batch
+//        sets the stub's first, and leaves it for user code.
 // Both end on int3 with the area PROT_NONE; a failing call ends on ud2 with
 // rax = -errno and, in a batch, rbx at the failing request (0 before the
 // first, the area's end after the last).
@@ -87,8 +92,20 @@ previrt_user_stub_begin:
     syscall
     test %rax, %rax
     jnz 9f
+    bt $63, %rbp                # no protection keys: rbp stays ~0
+    jc 3f
+    xor %ecx, %ecx              # rbp = rdpkru(): the stub's PKRU, for its batches
+    rdpkru
+    mov %eax, %ebp
     jmp 3f
 previrt_user_stub_batch:
+    bt $63, %rbp                # no protection keys: no PKRU
+    jc 5f
+    xor %ecx, %ecx              # wrpkru(ebp): undo whatever user code set
+    xor %edx, %edx
+    mov %ebp, %eax
+    wrpkru
+5:
     mov $10, %eax               # mprotect(r14, r15, PROT_READ): the requests become readable
     mov %r14, %rdi
     mov %r15, %rsi
@@ -164,19 +181,19 @@ uint64_t address_of(const unsigned char* label) {
 // kernel's vsyscall emulation.
 constexpr uint32_t kIpLow = offsetof(seccomp_data, instruction_pointer), kIpHigh = kIpLow + 4;
 constexpr std::array<sock_filter, 13> kFilter = {{
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),     // 0
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 9),         // 1: else 11
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),       // 2
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 2, 0),                 // 3: then 6
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 1, 0),               // 4: then 6
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mprotect, 0, 5),             // 5: else 11
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpHigh),                          // 6
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kCodePage >> 32, 0, 3),           // 7: else 11
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow),                           // 8
-    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, static_cast<uint32_t>(~(kPage - 1))),  // 9
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),             // 0
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 9),                 // 1: else 11
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),               // 2
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 2, 0),                         // 3: then 6
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 1, 0),                       // 4: then 6
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mprotect, 0, 5),                     // 5: else 11
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpHigh),                                  // 6
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kCodePage >> 32, 0, 3),                   // 7: else 11
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow),                                   // 8
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, static_cast<uint32_t>(~(kPage - 1))),     // 9
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(kCodePage), 1, 0),  // 10: then 12
-    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),                          // 11
-    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                         // 12
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),                                  // 11
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                                 // 12
 }};
 
 struct ChildProgram {  // struct sock_fprog as the child sees it
@@ -240,6 +257,12 @@ std::vector<unsigned char> build_image() {
 
 constexpr const char* kChildSteps[] = {
     "prctl(PR_SET_PDEATHSIG)", "sigprocmask", "fcntl(F_DUPFD)", "dup2", "close_range", "execveat of the stub image"};
+
+// CR4.PKE on this host, as CPUID reports it (OSPKE): rdpkru and wrpkru work.
+bool host_has_protection_keys() {
+    unsigned eax, ebx, ecx, edx;
+    return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ecx & bit_OSPKE);
+}
 
 }  // namespace
 
@@ -308,11 +331,15 @@ void prepare_setup(user_regs_struct& regs, void* area) {
     std::memcpy(area, &block, sizeof block);
     regs.rip = address_of(previrt_user_stub_begin);
     regs.r12 = kPage, regs.r13 = kImageFd, regs.r14 = kRequestArea, regs.r15 = kRequestBytes;
+    regs.rbp = host_has_protection_keys() ? 0 : ~0ULL;
     regs.eflags = kStubFlags;
 }
 
-void prepare_batch(user_regs_struct& regs, size_t count) {
+uint64_t setup_result(const user_regs_struct& regs) { return regs.rbp; }
+
+void prepare_batch(user_regs_struct& regs, size_t count, uint64_t setup) {
     regs.rip = address_of(previrt_user_stub_batch);
+    regs.rbp = setup;
     regs.rbx = 0, regs.r12 = count, regs.r13 = kMemoryFd, regs.r14 = kRequestArea, regs.r15 = kRequestBytes;
     // orig_rax: no system call the kernel could restart (see load() in user_space.cpp).
     regs.eflags = kStubFlags, regs.orig_rax = ~0ULL;

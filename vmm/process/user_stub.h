@@ -12,7 +12,8 @@
 //   set-up  once, from exec's stop: maps the request area (which holds the
 //           set-up block), closes the image's fd, unmaps everything exec put
 //           outside the stub, installs the seccomp filter.
-//   batch   applies mmap/munmap requests the parent wrote into the area.
+//   batch   sets PKRU back to the stub's (user code may have changed it), then
+//           applies the mmap/munmap requests the parent wrote into the area.
 // Both make the area PROT_NONE before their int3: user code never finds it
 // readable.
 #pragma once
@@ -66,8 +67,11 @@ const char* child_step(int step);  // nullptr for an unknown step
 // Registers that start the set-up at exec's stop (regs hold that stop's), and
 // the set-up block it reads, written into the parent's map of the area.
 void prepare_setup(user_regs_struct& regs, void* area);
+// What each batch needs from the set-up (the stub's PKRU), from the registers
+// at its int3.
+uint64_t setup_result(const user_regs_struct& regs);
 // Registers that start a batch of `count` requests, already in the area.
-void prepare_batch(user_regs_struct& regs, size_t count);
+void prepare_batch(user_regs_struct& regs, size_t count, uint64_t setup);
 // After a ud2 in a batch: which request failed.
 size_t failed_request(const user_regs_struct& regs, size_t count);
 // Where rip is, as an offset into the stub's code (for diagnostics).

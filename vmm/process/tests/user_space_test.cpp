@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "previrt/guest_layout.h"
+#include "vmm/process/user_stub.h"
 
 namespace previrt::vmm::process {
 namespace {
@@ -62,6 +63,15 @@ bool mapped(pid_t pid, uint64_t va) {
     for (const Mapping& m : maps_of(pid))
         if (va >= m.begin && va < m.end) return true;
     return false;
+}
+
+// Whether this host gives PROT_EXEC-only mappings a protection key (pku and
+// ospke): then the stub's code page is unreadable to user code.
+bool host_has_protection_keys() {
+    const long key = syscall(SYS_pkey_alloc, 0, 0);
+    if (key < 0) return false;
+    syscall(SYS_pkey_free, key);
+    return true;
 }
 
 // A process that is gone or a zombie no longer runs anything.
@@ -364,11 +374,16 @@ TEST_F(UserSpaceTest, BadArgumentsAreRefused) {
     EXPECT_THROW(space_->map(layout::kKernelBase, kDataFrame, false, false), std::invalid_argument);
     EXPECT_THROW(space_->map(kData, kMemorySize, false, false), std::invalid_argument);
     EXPECT_THROW(space_->unmap(layout::kVmmHoleBase), std::invalid_argument);
+    EXPECT_THROW(space_->map(layout::kVmmHoleBase, kDataFrame, false, false), std::invalid_argument);
+    EXPECT_THROW(space_->map(kUserStubBase, kDataFrame, false, false), std::invalid_argument);
+    EXPECT_THROW(space_->map(stub::kRequestArea, kDataFrame, false, false), std::invalid_argument);
     std::string error;
     EXPECT_FALSE(UserSpace::start(-1, kMemorySize, layout::kUserBase, layout::kUserEnd, error));
     EXPECT_NE(error.find("memory fd"), std::string::npos) << error;
     EXPECT_FALSE(UserSpace::start(fd_, kMemorySize, layout::kUserBase, layout::kVmmHoleBase + kPage, error));
     EXPECT_NE(error.find("hole"), std::string::npos) << error;
+    EXPECT_FALSE(UserSpace::start(fd_, kMemorySize, layout::kVmmHoleEnd, kUserStubBase + kPage, error));
+    EXPECT_NE(error.find("stub"), std::string::npos) << error;
     EXPECT_FALSE(UserSpace::start(fd_, 2 * kMemorySize, layout::kUserBase, layout::kUserEnd, error));
     EXPECT_NE(error.find("smaller"), std::string::npos) << error;
 }
@@ -465,23 +480,30 @@ TEST_F(UserSpaceTest, ChildHoldsOnlyTheStubAndUserPages) {
     ASSERT_EQ(event.kind, UserStop::PageFault) << event.detail;
     EXPECT_FALSE(event.present);
 
+    // Below kVmmHoleEnd (user range, kernel window, hole): user pages only.
+    // Above: the stub's code page (execute only) and its request area (no
+    // access while user code runs), and [vsyscall].
     const pid_t pid = space_->pid();
-    uint64_t hole_bytes = 0;
+    uint64_t stub_bytes = 0;
     for (const Mapping& m : maps_of(pid)) {
         SCOPED_TRACE(m.name + " " + m.perms);
         if (m.name == "[vsyscall]") continue;  // in the kernel's half: no process can unmap it
-        const bool hole = m.begin >= layout::kVmmHoleBase && m.end <= layout::kVmmHoleEnd;
         const bool user = m.begin >= layout::kUserBase && m.end <= layout::kUserEnd;
-        EXPECT_TRUE(hole || user) << std::hex << m.begin << "-" << m.end;
-        if (hole) hole_bytes += m.end - m.begin;
-        if (user) {
+        const bool in_stub = m.begin >= kUserStubBase && m.end <= kUserStubEnd;
+        EXPECT_TRUE(user || in_stub) << std::hex << m.begin << "-" << m.end;
+        if (m.begin < layout::kVmmHoleEnd) {
+            EXPECT_TRUE(user) << std::hex << m.begin << "-" << m.end;
             EXPECT_NE(m.name.find("memfd:guest-memory"), std::string::npos);
         }
+        if (in_stub) {
+            stub_bytes += m.end - m.begin;
+            EXPECT_EQ(m.perms, m.begin == stub::kCodePage ? "--xp" : "---s");
+        }
     }
-    EXPECT_GT(hole_bytes, 0u);
-    EXPECT_LE(hole_bytes, 8 * kPage);
+    EXPECT_EQ(stub_bytes, kUserStubEnd - kUserStubBase);
     EXPECT_TRUE(mapped(pid, kCode));
     EXPECT_TRUE(mapped(pid, kData));
+    EXPECT_FALSE(mapped(pid, layout::kVmmHoleBase));
 
     std::vector<std::string> fds;
     const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
@@ -508,8 +530,7 @@ TEST_F(UserSpaceTest, JumpingIntoTheStubCannotMakeHostCalls) {
     const pid_t pid = space_->pid();
     std::vector<uint64_t> sites;
     for (const Mapping& m : maps_of(pid)) {
-        if (m.perms.find('x') == std::string::npos || m.begin < layout::kVmmHoleBase || m.end > layout::kVmmHoleEnd)
-            continue;
+        if (m.perms.find('x') == std::string::npos || m.begin < kUserStubBase || m.end > kUserStubEnd) continue;
         std::vector<uint8_t> code(m.end - m.begin);
         const int mem = open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
         ASSERT_GE(mem, 0);
@@ -518,7 +539,7 @@ TEST_F(UserSpaceTest, JumpingIntoTheStubCannotMakeHostCalls) {
         for (size_t i = 0; i + 1 < code.size(); ++i)
             if (code[i] == 0x0f && code[i + 1] == 0x05) sites.push_back(m.begin + i);
     }
-    ASSERT_GE(sites.size(), 8u);  // the set-up's six and the batch loop's two at least
+    ASSERT_GE(sites.size(), 10u);  // the set-up's six, the batch's four at least
 
     store64(0, kMagic);  // where write(3, ...) would land: guest-physical 0
     space_->map(kData, kDataFrame, true, false);
@@ -546,6 +567,109 @@ TEST_F(UserSpaceTest, JumpingIntoTheStubCannotMakeHostCalls) {
     }
     EXPECT_EQ(load64(0), kMagic);
     EXPECT_FALSE(mapped(pid, 0x2000'0000));
+}
+
+// What user code finds where bare hardware has nothing for it (the VMM hole)
+// and where the child keeps the stub: a fault, never a value. Each run
+// follows a batch (load() queues a map), after which the request area must
+// be inaccessible again.
+TEST_F(UserSpaceTest, UserCodeCannotReadNorWriteTheHoleOrTheStub) {
+    const bool keys = host_has_protection_keys();
+    struct Target {
+        const char* name;
+        uint64_t address;
+        bool present;  // mapped in the child: an access violation, not a missing page
+    };
+    const Target targets[] = {
+        {"hole base", layout::kVmmHoleBase, false},
+        {"hole's last page", layout::kVmmHoleEnd - kPage, false},
+        {"stub code page (ELF header)", stub::kCodePage, true},
+        {"stub code", stub::kCodePage + 0x100, true},
+        {"request area", stub::kRequestArea, true},
+        {"request area's last word", stub::kRequestArea + stub::kRequestBytes - 8, true},
+    };
+    const Bytes read = {0x48, 0x8b, 0x03, 0x0f, 0x05};   // mov (%rbx), %rax; syscall
+    const Bytes write = {0x48, 0x89, 0x03, 0x0f, 0x05};  // mov %rax, (%rbx); syscall
+    for (const Target& t : targets) {
+        for (const Bytes* code : {&read, &write}) {
+            SCOPED_TRACE(std::string(t.name) + (code == &read ? ", read" : ", write"));
+            load(*code);
+            UserRegisters regs = at(kCode);
+            regs.rbx = t.address;
+            const UserEvent event = space_->run(regs);
+            const bool readable_code = !keys && code == &read && t.address < stub::kRequestArea && t.present;
+            if (readable_code) {  // no protection keys: PROT_EXEC implies read (user_space.h)
+                EXPECT_EQ(event.kind, UserStop::SystemCall) << event.detail;
+                continue;
+            }
+            ASSERT_EQ(event.kind, UserStop::PageFault) << event.detail << ": rax " << std::hex << regs.rax;
+            EXPECT_EQ(event.address, t.address);
+            EXPECT_EQ(event.present, t.present);
+            EXPECT_EQ(regs.rip, kCode);
+        }
+    }
+    if (!keys) std::printf("[ note     ] no protection keys on this host: the stub's code page is readable\n");
+}
+
+// Protection keys are user state: user code that clears PKRU reads the
+// stub's code (no secret). The request area is PROT_NONE in the page tables
+// and stays out of reach.
+TEST_F(UserSpaceTest, ClearingPkruRevealsOnlyTheStubsCode) {
+    if (!host_has_protection_keys()) GTEST_SKIP() << "no protection keys on this host";
+    load({
+        0x31, 0xc9,        //  0: xor %ecx, %ecx
+        0x31, 0xd2,        //  2: xor %edx, %edx
+        0x31, 0xc0,        //  4: xor %eax, %eax
+        0x0f, 0x01, 0xef,  //  6: wrpkru: every key allows access
+        0x48, 0x8b, 0x03,  //  9: mov (%rbx), %rax
+        0x0f, 0x05,        // 12: syscall
+        0x48, 0x8b, 0x06,  // 14: mov (%rsi), %rax
+        0x0f, 0x05,        // 17: syscall
+    });
+    UserRegisters regs = at(kCode);
+    regs.rbx = stub::kCodePage;
+    regs.rsi = stub::kRequestArea;
+    UserEvent event = space_->run(regs);
+    ASSERT_EQ(event.kind, UserStop::SystemCall) << event.detail;
+    EXPECT_EQ(regs.rax, 0x0001'0102'464c'457fu);  // "\x7f" "ELF", 64-bit, little-endian, version 1
+    event = space_->run(regs);
+    ASSERT_EQ(event.kind, UserStop::PageFault) << event.detail;
+    EXPECT_EQ(event.address, stub::kRequestArea);
+    EXPECT_TRUE(event.present);
+    EXPECT_EQ(regs.rip, kCode + 14);
+}
+
+// User code that denies every protection key, key 0 included (the request
+// area's and its own pages'), must not break the stub: each batch sets the
+// stub's PKRU again, which also hides the code page again.
+TEST_F(UserSpaceTest, DenyingEveryPkruKeyCannotBreakTheStub) {
+    if (!host_has_protection_keys()) GTEST_SKIP() << "no protection keys on this host";
+    load({
+        0xb8, 0xff, 0xff, 0xff, 0xff,  //  0: mov $0xffffffff, %eax: every key denies access
+        0x31, 0xc9,                    //  5: xor %ecx, %ecx
+        0x31, 0xd2,                    //  7: xor %edx, %edx
+        0x0f, 0x01, 0xef,              //  9: wrpkru
+        0x0f, 0x05,                    // 12: syscall
+        0x48, 0x8b, 0x03,              // 14: mov (%rbx), %rax
+        0x0f, 0x05,                    // 17: syscall
+    });
+    UserRegisters regs = at(kCode);
+    ASSERT_EQ(space_->run(regs).kind, UserStop::SystemCall);
+    ASSERT_EQ(regs.rip, kCode + 14);
+
+    store64(kDataFrame, kMagic);
+    space_->map(kData, kDataFrame, false, false);  // a batch under user code's PKRU
+    regs.rbx = kData;
+    UserEvent event = space_->run(regs);
+    ASSERT_EQ(event.kind, UserStop::SystemCall) << event.detail;
+    EXPECT_EQ(regs.rax, kMagic);
+
+    regs.rip = kCode + 14;
+    regs.rbx = stub::kCodePage;
+    event = space_->run(regs);  // no batch: user code reads under the stub's PKRU
+    ASSERT_EQ(event.kind, UserStop::PageFault) << event.detail;
+    EXPECT_EQ(event.address, stub::kCodePage);
+    EXPECT_TRUE(event.present);
 }
 
 // The vsyscall page is the kernel emulating calls without a ptrace stop; the
@@ -691,6 +815,17 @@ TEST_F(UserSpaceTest, ReportCosts) {
     });
     munmap(scratch, 128 * kPage);
     std::printf("[ cost     ]   the same 64 mmaps made directly by this process: %.1f us\n", host);
+    // What each batch adds to keep the request area from user code.
+    auto* area = static_cast<volatile uint8_t*>(
+        mmap(nullptr, stub::kRequestBytes, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(area, MAP_FAILED);
+    const double protect = best(4000, [&] {
+        mprotect(const_cast<uint8_t*>(area), stub::kRequestBytes, PROT_READ);
+        (void)area[0];
+        mprotect(const_cast<uint8_t*>(area), stub::kRequestBytes, PROT_NONE);
+    });
+    munmap(const_cast<uint8_t*>(area), stub::kRequestBytes);
+    std::printf("[ cost     ]   the request area's two mprotects made directly by this process: %.2f us\n", protect);
 
     const double lifetime = best(10, [&] {
         std::string error;

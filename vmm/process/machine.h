@@ -1,0 +1,213 @@
+// The process hypervisor's state for one run, and what its parts share: the
+// entries from the guest (kernel_mode.cpp), guest user mode (user_mode.cpp),
+// host events (events.cpp, signals.cpp) and the setup (backend.cpp). One
+// guest per process: the signal handlers and the entries reach it through
+// `machine`.
+#pragma once
+
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "afterburner/insn_decoder.h"
+#include "devices/clock.h"
+#include "devices/cmos_rtc.h"
+#include "devices/exit_port.h"
+#include "devices/pci_host.h"
+#include "devices/pic8259.h"
+#include "devices/pit8254.h"
+#include "devices/port_bus.h"
+#include "devices/uart16550.h"
+#include "platforms/run_options.h"
+#include "vmm/core/emulator.h"
+#include "vmm/core/guest_memory.h"
+#include "vmm/core/transitions.h"
+#include "vmm/process/backend.h"
+#include "vmm/process/hole.h"
+#include "vmm/process/site_rewriter.h"
+#include "vmm/process/user_space.h"
+#include "vmm/process/working_sets.h"
+
+// entry.S, and the state it shares with C++.
+extern "C" {
+extern previrt::vmm::Vcpu previrt_vcpu;  // the guest's registers while the VMM holds them
+extern uint64_t previrt_hot, previrt_vmm_stack_top, previrt_host_fs_base, previrt_pv_op;
+void previrt_site_entry();
+void previrt_pv_entry();
+void previrt_event_entry();
+[[noreturn]] void previrt_resume_guest();
+extern const char previrt_resume_guest_end[], previrt_fast_begin[], previrt_fast_end[];
+void previrt_fast_sti();
+void previrt_fast_pushf();
+void previrt_fast_popf();
+}
+
+namespace previrt::vmm::process {
+
+inline constexpr unsigned kIrqTimer = 0, kIrqCom1 = 4;
+inline constexpr uint64_t kRetryNs = 50'000;  // a signal that came in a fast path is looked at again this soon
+
+inline uint64_t now_ns() {
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return uint64_t(t.tv_sec) * 1'000'000'000 + uint64_t(t.tv_nsec);
+}
+
+class MonotonicClock final : public devices::Clock {
+public:
+    uint64_t now_ns() const override { return process::now_ns(); }
+};
+
+enum class Reason : int { None, Trap };
+
+struct Stats {
+    std::map<std::string, uint64_t> sites, paravirt, traps, user, interrupts;
+    uint64_t mirror_maps = 0, user_maps = 0;
+};
+
+// One run's state. The signal handlers and the entries from the guest reach it
+// through `machine`: one guest per process.
+struct Machine final : Platform {
+    platforms::RunOptions options;
+    Mode mode = Mode::Previrtualized;
+    int memfd = -1;
+    uint64_t ram_size = 0;
+    GuestMemory memory;
+    MonotonicClock clock;
+    devices::Pic8259Pair pic{[](bool) {}};
+    devices::Pit8254 pit{[this](bool level) { pic.set_irq(kIrqTimer, level); }, clock};
+    devices::Uart16550 uart{[this](bool level) { pic.set_irq(kIrqCom1, level); },
+                            [this](uint8_t byte) { serial_out(byte); }};
+    devices::PciHost pci;
+    std::unique_ptr<devices::CmosRtc> cmos;
+    devices::ExitPort exit_port;
+    devices::PortBus bus;
+    std::set<uint16_t> unknown_ports;
+    std::unique_ptr<UserSpace> user;
+    RewriteResult sites;
+    afterburner::InsnDecoder decoder;
+    std::string serial;
+    int serial_fd = 1;
+    bool console_input = false;
+    timer_t timer{};
+    uint64_t deadline = UINT64_MAX;  // --timeout
+    bool mirror_dirty = false;
+    WorkingSets working_sets;         // pages guest user mode touched, by address space
+    WorkingSets kernel_working_sets;  // user pages the guest kernel touched, by address space
+    uint64_t last_user_fault = 0;
+    unsigned repeated_user_faults = 0;
+    Stats stats;
+    sigjmp_buf done;
+    int status = platforms::kExitGuestNoStatus;
+
+    volatile sig_atomic_t user_running = 0;
+    volatile sig_atomic_t reason = 0;
+    volatile int trap_signal = 0, trap_code = 0;
+    volatile uint64_t trap_address = 0;
+    volatile uint64_t trap_syscall = 0;
+
+    uint32_t port_read(uint16_t port, unsigned size) override {
+        uint32_t v;
+        if (!bus.read(port, size, v)) {
+            v = 0xffffffff;
+            if (unknown_ports.insert(port).second)
+                std::cerr << fmt::format("previrt-process: read of unknown port {:#x}: all ones\n", port);
+        }
+        return v;
+    }
+    void port_write(uint16_t port, unsigned size, uint32_t value) override {
+        if (!bus.write(port, size, value) && unknown_ports.insert(port).second)
+            std::cerr << fmt::format("previrt-process: write to unknown port {:#x} ignored\n", port);
+    }
+    void flush_translations() override;
+    void flush_translation(uint64_t va) override {
+        va &= ~0xfffull;
+        if (va < layout::kUserBase || va >= layout::kUserEnd) return;
+        mmap(reinterpret_cast<void*>(va), 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+             -1, 0);
+        if (user) user->unmap(va);
+        working_sets.forget(previrt_vcpu.cr3 & kCr3AddressMask, va);
+        kernel_working_sets.forget(previrt_vcpu.cr3 & kCr3AddressMask, va);
+    }
+
+    // The guest kernel's view of a user page, in this process.
+    void mirror_map(uint64_t va, uint64_t pa, bool writable) {
+        mmap(reinterpret_cast<void*>(va & ~0xfffull), 4096, PROT_READ | (writable ? PROT_WRITE : 0),
+             MAP_SHARED | MAP_FIXED, memfd, off_t(pa & ~0xfffull));
+        mirror_dirty = true;
+        ++stats.mirror_maps;
+    }
+
+    void serial_out(uint8_t byte) {
+        serial.push_back(static_cast<char>(byte));
+        if (byte == '\n' || serial.size() >= 4096) flush_serial();
+    }
+    void flush_serial() {
+        for (size_t at = 0; at < serial.size();) {
+            ssize_t n = write(serial_fd, serial.data() + at, serial.size() - at);
+            if (n <= 0) break;
+            at += size_t(n);
+        }
+        serial.clear();
+    }
+};
+
+extern Machine* machine;
+extern Vcpu& vcpu;
+
+inline HotPage& hot_page() { return *hot(); }
+
+// Where a signal found the thread.
+inline bool in_guest(uint64_t rip) { return rip < layout::kVmmHoleBase; }
+inline bool in_fast_path(uint64_t rip) {
+    return (rip >= kThunkPage && rip < kThunkPage + 4096) ||
+           (rip >= uint64_t(previrt_fast_begin) && rip < uint64_t(previrt_fast_end));
+}
+inline bool in_resume(uint64_t rip) {
+    return rip >= uint64_t(&previrt_resume_guest) && rip <= uint64_t(previrt_resume_guest_end);
+}
+
+// events.cpp
+std::string register_dump();
+[[noreturn]] void finish(int status, const std::string& message = {});
+[[noreturn]] void fatal(int status, const std::string& message);
+void arm_timer(uint64_t at);
+void rearm_timer(uint64_t now);
+void sync_in();
+void deliver_event(Event e);
+bool deliver_interrupt();
+bool service_events(bool deliver_now = true);
+void check_exit_port();
+void idle();
+
+// user_mode.cpp
+bool decode_at(uint64_t rip, DecodedInstruction& d, bool& fetch_faulted);
+Access access_of_fault(uint64_t address);
+void run_user_once();
+
+// kernel_mode.cpp
+[[noreturn]] void continue_guest();
+void complete(const Emulation& e, uint64_t natural_next, uint64_t resume_at, const char* what);
+void handle_trap();
+
+// signals.cpp
+struct SavedSignals {
+    struct sigaction old[NSIG];
+    std::vector<int> signals;
+    ~SavedSignals();
+};
+void install_signals(SavedSignals& saved, void* altstack, size_t altstack_size);
+
+}  // namespace previrt::vmm::process

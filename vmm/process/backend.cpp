@@ -81,6 +81,7 @@ void write_thunk(Thunk t, void (*target)()) {
     std::memcpy(p + 8, &a, 8);
 }
 
+
 }  // namespace
 
 
@@ -155,13 +156,21 @@ int run(const platforms::RunOptions& o, Mode mode) {
 
     mmap(reinterpret_cast<void*>(kThunkPage), kHoleMapped, PROT_READ | PROT_WRITE,
          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    size_t fast_size = size_t(previrt_hole_code_end - previrt_hole_code);
+    if (fast_size > pv::kEntryBase - kFastCode) throw std::logic_error("the fast paths outgrew their room in the hole");
+    std::memcpy(reinterpret_cast<void*>(kFastCode), previrt_hole_code, fast_size);
     write_thunk(Thunk::Generic, previrt_site_entry);
-    write_thunk(Thunk::Sti, previrt_fast_sti);
-    write_thunk(Thunk::Pushf, previrt_fast_pushf);
-    write_thunk(Thunk::Popf, previrt_fast_popf);
+    write_thunk(Thunk::Pending, previrt_pending_entry);
+    if (in_hole(previrt_hole_sti) != fast_path_address(FastPath::Sti) ||
+        in_hole(previrt_hole_pushf) != fast_path_address(FastPath::Pushf) ||
+        in_hole(previrt_hole_popf) != fast_path_address(FastPath::Popf) ||
+        in_hole(previrt_hole_popf_flags_dead) != fast_path_address(FastPath::PopfFlagsDead) ||
+        in_hole(previrt_hole_ret) != fast_path_address(FastPath::Ret))
+        throw std::logic_error("the fast paths are not where hole.h says");
     write_paravirt_entries(previrt_pv_entry);
     mprotect(reinterpret_cast<void*>(kThunkPage), 4096, PROT_READ | PROT_EXEC);
     hot_page() = {};
+    set_pending(false);
 
     std::string error;
     m->user = UserSpace::start(m->memfd, m->ram_size, layout::kUserBase, layout::kUserEnd, error);

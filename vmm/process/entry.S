@@ -17,7 +17,29 @@
 #define RFLAGS previrt_vcpu+136(%rip)
 #define HOT_IF 0
 #define HOT_PENDING 1
+#define HOT_CONTINUATION 8
 #define FLAGS_KEPT_OUT 0x44100	/* AC, NT, TF: never loaded into the host's RFLAGS */
+
+.macro SAVE_GUEST_REGISTERS
+	movq %rax, REG(0)
+	movq %rcx, REG(1)
+	movq %rdx, REG(2)
+	movq %rbx, REG(3)
+	movq %rbp, REG(5)
+	movq %rsi, REG(6)
+	movq %rdi, REG(7)
+	movq %r8, REG(8)
+	movq %r9, REG(9)
+	movq %r10, REG(10)
+	movq %r11, REG(11)
+	movq %r12, REG(12)
+	movq %r13, REG(13)
+	movq %r14, REG(14)
+	movq %r15, REG(15)
+	pushfq
+	popq %rax
+	movq %rax, RFLAGS
+.endm
 
 	.text
 
@@ -138,81 +160,113 @@ previrt_resume_guest_end:
 	jmp *RIP
 	.size previrt_resume_guest, . - previrt_resume_guest
 
-/* The fast paths: what a rewritten sti, pushf or popf calls. They keep every
- * register and flag of the guest's but what the instruction changes, and fall
- * back to previrt_site_entry, with the site not yet done, when an event waits. */
-	.globl previrt_fast_begin, previrt_fast_end
-previrt_fast_begin:
-
-	.globl previrt_fast_sti
-	.type previrt_fast_sti, @function
-previrt_fast_sti:
-	pushfq
-	pushq %rax
-	movq previrt_hot(%rip), %rax
-	cmpb $0, HOT_PENDING(%rax)
-	jne 1f
-	movb $1, HOT_IF(%rax)
+/* From a fast path that found an event pending: `call` left the return
+ * address on the guest's stack, and the operation is done. */
+	.globl previrt_pending_entry
+	.type previrt_pending_entry, @function
+previrt_pending_entry:
+	SAVE_GUEST_REGISTERS
 	popq %rax
-	popfq
-	ret
-1:	popq %rax
-	popfq
-	jmp previrt_site_entry
-	.size previrt_fast_sti, . - previrt_fast_sti
+	movq %rax, RIP
+	movq %rsp, REG(4)
+	movq previrt_vmm_stack_top(%rip), %rsp
+	movq previrt_host_fs_base(%rip), %rax
+	wrfsbase %rax
+	call previrt_on_pending
+	ud2
+	.size previrt_pending_entry, . - previrt_pending_entry
 
-/* On entry: rsp = r0 - 8, [r0 - 8] = return address R. On return: rsp = r0 - 8,
- * [r0 - 8] = the flags with the virtual IF. */
-	.globl previrt_fast_pushf
-	.type previrt_fast_pushf, @function
-previrt_fast_pushf:
+/* The fast paths: what a rewritten sti, pushf or popf calls (through a thunk).
+ * They are copied into the hole, to kFastCode (hole.h), and run there, next to
+ * the hot page: an instruction that reaches the hot page is written out in
+ * bytes, its RIP-relative displacement computed for where it runs. They keep
+ * every register and flag of the guest's but what the instruction changes. */
+#define HOLE_FAST 0x80000400
+#define HOT_PAGE 0x80001000
+#define AT(label) (HOLE_FAST + ((label) - previrt_hole_code))
+/* disp32 from the end of the instruction at `next` to `target` */
+#define RIPREL(target, next) .long (target) - AT(next)
+
+	.section .rodata.previrt_hole, "a"
+	.globl previrt_hole_code, previrt_hole_code_end, previrt_hole_sti, previrt_hole_pushf, previrt_hole_popf
+	.globl previrt_hole_ret, previrt_hole_popf_flags_dead
+previrt_hole_code:
+
+/* Each fast path at a fixed offset (hole.h: fast_path_address), so that a
+ * rewritten site calls it directly. */
+#define FAST_PATH(index) .org previrt_hole_code + 0x40 * (index)
+
+/* sti: the virtual IF on, then on through the continuation. */
+	FAST_PATH(0)
+previrt_hole_sti:
+	.byte 0xc6, 0x05			/* movb $1, interrupt_flag(%rip) */
+	RIPREL(HOT_PAGE + HOT_IF, 1f)
+	.byte 1
+1:	.byte 0xff, 0x25			/* jmp *continuation(%rip) */
+	RIPREL(HOT_PAGE + HOT_CONTINUATION, 2f)
+2:
+
+/* pushf: rsp = r0 - 8, [r0 - 8] = R. Pushes the flags with IF = the virtual
+ * IF: the host's flags always have IF set, so that is F - 0x200 + vIF * 0x200,
+ * computed with lea, which leaves the flags alone. */
+	FAST_PATH(1)
+previrt_hole_pushf:
 	pushfq				/* [r0-16] = F */
-	pushq %rax			/* [r0-24] */
-	pushq %rcx			/* [r0-32] */
+	pushq %rax
+	pushq %rcx
+	.byte 0x0f, 0xb6, 0x0d		/* movzbl interrupt_flag(%rip), %ecx */
+	RIPREL(HOT_PAGE + HOT_IF, 3f)
+3:	leaq (,%rcx,8), %rcx
+	leaq (,%rcx,8), %rcx		/* vIF * 64 */
 	movq 16(%rsp), %rax
-	andq $~0x200, %rax
-	movq previrt_hot(%rip), %rcx
-	movzbl HOT_IF(%rcx), %ecx
-	shll $9, %ecx
-	orq %rcx, %rax			/* the guest's view of the flags */
+	leaq -0x200(%rax,%rcx,8), %rax	/* the guest's flags */
 	movq 24(%rsp), %rcx		/* R */
 	movq %rax, 24(%rsp)		/* [r0-8] = the flags */
-	movq 16(%rsp), %rax		/* F */
 	movq %rcx, 16(%rsp)		/* [r0-16] = R */
 	popq %rcx
-	xchgq %rax, (%rsp)		/* [r0-24] = F, rax back */
-	popfq
-	ret
-	.size previrt_fast_pushf, . - previrt_fast_pushf
-
-/* On entry: [r0 - 8] = R, [r0] = the flags to pop, V. On return: rsp = r0 + 8. */
-	.globl previrt_fast_popf
-	.type previrt_fast_popf, @function
-previrt_fast_popf:
-	pushq %rax			/* [r0-16] */
-	pushq %rcx			/* [r0-24] */
-	movq 24(%rsp), %rax		/* V */
-	movq previrt_hot(%rip), %rcx
-	btq $9, %rax
-	jnc 1f
-	cmpb $0, HOT_PENDING(%rcx)
-	jne 3f
-	movb $1, HOT_IF(%rcx)
-	jmp 2f
-1:	movb $0, HOT_IF(%rcx)
-2:	andq $~FLAGS_KEPT_OUT, %rax
-	movq 16(%rsp), %rcx		/* R */
-	movq %rcx, 24(%rsp)		/* [r0] = R */
-	movq %rax, 16(%rsp)		/* [r0-8] = V */
-	popq %rcx
 	popq %rax
-	popfq
 	ret
-3:	popq %rcx
-	popq %rax
-	jmp previrt_site_entry
-	.size previrt_fast_popf, . - previrt_fast_popf
 
-previrt_fast_end:
+/* popf: [r0 - 8] = R, [r0] = V. The virtual IF from V, V into the flags
+ * (without what is kept out of the host's), R at r0, and on. */
+	FAST_PATH(2)
+previrt_hole_popf:
+	btq $9, 8(%rsp)
+	.byte 0x0f, 0x92, 0x05		/* setc interrupt_flag(%rip) */
+	RIPREL(HOT_PAGE + HOT_IF, 4f)
+4:	andq $~FLAGS_KEPT_OUT, 8(%rsp)
+	pushq %rax			/* [r0-16] = A */
+	movq 8(%rsp), %rax		/* R */
+	pushq 16(%rsp)			/* [r0-24] = V */
+	movq %rax, 24(%rsp)		/* [r0] = R */
+	movq 8(%rsp), %rax		/* A back */
+	popfq				/* rsp = r0 - 16 */
+	leaq 16(%rsp), %rsp		/* rsp = r0: [r0] = R */
+	.byte 0xff, 0x25			/* jmp *continuation(%rip) */
+	RIPREL(HOT_PAGE + HOT_CONTINUATION, 5f)
+5:
+
+/* popf where the rewriter found the status flags dead after the site: no
+ * popfq, the slowest of the three. DF is the one flag it cannot leave: a V
+ * with DF set takes the path above. */
+	FAST_PATH(3)
+previrt_hole_popf_flags_dead:
+	testl $0x400, 8(%rsp)
+	jnz previrt_hole_popf
+	btq $9, 8(%rsp)
+	.byte 0x0f, 0x92, 0x05		/* setc interrupt_flag(%rip) */
+	RIPREL(HOT_PAGE + HOT_IF, 6f)
+6:	pushq %rax
+	movq 8(%rsp), %rax		/* R */
+	movq %rax, 16(%rsp)		/* [r0] = R */
+	popq %rax
+	leaq 8(%rsp), %rsp		/* rsp = r0 */
+	.byte 0xff, 0x25			/* jmp *continuation(%rip) */
+	RIPREL(HOT_PAGE + HOT_CONTINUATION, 7f)
+7:
+	FAST_PATH(4)
+previrt_hole_ret:
+	ret
+previrt_hole_code_end:
 
 	.section .note.GNU-stack, "", @progbits

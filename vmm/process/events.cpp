@@ -93,7 +93,7 @@ bool deliver_interrupt() {
 // before waiting), re-arms the host timer for the PIT's next tick, and
 // delivers what became pending.
 bool service_events(bool deliver_now) {
-    hot_page().pending = 0;
+    set_pending(false);
     uint64_t now = now_ns();
     if (now >= machine->deadline)
         fatal(platforms::kExitTimeout, fmt::format("the guest ran past --timeout {}s; stopped", machine->options.timeout_seconds));

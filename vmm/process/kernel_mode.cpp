@@ -50,7 +50,7 @@ void complete(const Emulation& e, uint64_t natural_next, uint64_t resume_at, con
         } else {
             // The instruction after sti runs first; it is usually hlt, which
             // looks at the events anyway. Otherwise the retry timer does.
-            hot_page().pending = 0;
+            set_pending(false);
             arm_timer(now_ns() + kRetryNs);
         }
         return;
@@ -159,6 +159,20 @@ extern "C" [[noreturn]] void previrt_on_pv() {
             finish_paravirt_call(vcpu, c);
             complete(e, ret + c.insn->insn.length, ret, paravirt_op_name(op));
         }
+    }
+    continue_guest();
+}
+
+extern "C" [[noreturn]] void previrt_on_pending() {
+    sync_in();
+    auto it = machine->sites.sites.find(vcpu.rip);
+    if (it != machine->sites.sites.end() && it->second.kind == static_cast<uint8_t>(previrt::abi::SiteKind::Hlt)) {
+        // sti; hlt: the hlt runs first, and looks at the event itself (the
+        // interrupt shadow), so that the wake-up is not spent before it waits.
+        set_pending(false);
+        arm_timer(now_ns() + kRetryNs);
+    } else {
+        service_events();
     }
     continue_guest();
 }

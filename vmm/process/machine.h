@@ -48,10 +48,11 @@ void previrt_site_entry();
 void previrt_pv_entry();
 void previrt_event_entry();
 [[noreturn]] void previrt_resume_guest();
-extern const char previrt_resume_guest_end[], previrt_fast_begin[], previrt_fast_end[];
-void previrt_fast_sti();
-void previrt_fast_pushf();
-void previrt_fast_popf();
+extern const char previrt_resume_guest_end[];
+void previrt_pending_entry();
+// The fast paths, assembled to run at kFastCode (hole.h).
+extern const char previrt_hole_code[], previrt_hole_code_end[], previrt_hole_sti[], previrt_hole_pushf[],
+    previrt_hole_popf[], previrt_hole_popf_flags_dead[], previrt_hole_ret[];
 }
 
 namespace previrt::vmm::process {
@@ -169,12 +170,19 @@ extern Vcpu& vcpu;
 
 inline HotPage& hot_page() { return *hot(); }
 
+// Where a fast path's code runs in the hole.
+inline uint64_t in_hole(const char* fast_path) { return kFastCode + uint64_t(fast_path - previrt_hole_code); }
+
+// A host event waits (or no longer does): the byte the resume and the
+// para-virtual guest look at, and the continuation of the fast paths.
+inline void set_pending(bool on) {
+    hot_page().pending = on;
+    hot_page().continuation = on ? thunk_address(Thunk::Pending) : in_hole(previrt_hole_ret);
+}
+
 // Where a signal found the thread.
 inline bool in_guest(uint64_t rip) { return rip < layout::kVmmHoleBase; }
-inline bool in_fast_path(uint64_t rip) {
-    return (rip >= kThunkPage && rip < kThunkPage + 4096) ||
-           (rip >= uint64_t(previrt_fast_begin) && rip < uint64_t(previrt_fast_end));
-}
+inline bool in_fast_path(uint64_t rip) { return rip >= kThunkPage && rip < kThunkPage + 4096; }
 inline bool in_resume(uint64_t rip) {
     return rip >= uint64_t(&previrt_resume_guest) && rip <= uint64_t(previrt_resume_guest_end);
 }

@@ -46,7 +46,7 @@ void write_message(const char* s) { [[maybe_unused]] ssize_t n = write(2, s, str
 [[gnu::no_stack_protector]] void on_async_signal(int, siginfo_t*, void* context) {
     restore_host_fs_base();
     auto* uc = static_cast<ucontext_t*>(context);
-    hot_page().pending = 1;
+    set_pending(true);
     if (machine->user_running) {
         machine->user->interrupt();
         return;

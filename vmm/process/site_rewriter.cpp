@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "afterburner/catalogue.h"
 #include "afterburner/insn_decoder.h"
@@ -15,7 +16,7 @@ namespace {
 
 using abi::SiteKind;
 
-enum class How { Keep, Generic, Sti, Pushf, Popf, InlineCli };
+enum class How { Keep, Generic, Sti, Pushf, Popf, PopfFlagsDead, InlineCli };
 
 // What this backend does with each kind. Everything a de-privileged guest
 // kernel would trap on, or would silently get wrong (pushf, popf, reading a
@@ -44,6 +45,7 @@ const char* how_name(How h) {
     case How::Sti: return "call to the sti fast path";
     case How::Pushf: return "call to the pushf fast path";
     case How::Popf: return "call to the popf fast path";
+    case How::PopfFlagsDead: return "call to the popf fast path that leaves the flags (dead after it)";
     case How::InlineCli: return "inline store to the virtual IF";
     }
     return "?";
@@ -70,6 +72,39 @@ void fill_nops(uint8_t* p, size_t n) {
     }
 }
 
+// Whether the status flags a popf at `address` would load are dead: on every
+// path from there, up to a return or call (after which no code relies on
+// them, by the ABI), each is written before anything reads it. Straight-line
+// code and direct jumps only, and not far; anything else counts as a reader.
+bool status_flags_dead(const afterburner::InsnDecoder& decoder, const uint8_t* code, uint64_t base, uint64_t size,
+                       uint64_t address) {
+    constexpr uint32_t kStatusFlags = ZYDIS_CPUFLAG_CF | ZYDIS_CPUFLAG_PF | ZYDIS_CPUFLAG_AF | ZYDIS_CPUFLAG_ZF |
+                                      ZYDIS_CPUFLAG_SF | ZYDIS_CPUFLAG_OF;
+    uint32_t live = kStatusFlags;
+    for (int n = 0; n < 32; ++n) {
+        if (address < base || address >= base + size) return false;
+        uint64_t left = base + size - address;
+        auto d = decoder.decode({code + (address - base), left < 15 ? left : 15});
+        if (!d) return false;
+        const ZydisDecodedInstruction& i = d->insn;
+        if (i.cpu_flags && (i.cpu_flags->tested & live)) return false;
+        if (i.mnemonic == ZYDIS_MNEMONIC_RET && i.meta.branch_type != ZYDIS_BRANCH_TYPE_FAR) return true;
+        if (i.mnemonic == ZYDIS_MNEMONIC_CALL) return true;
+        if (i.mnemonic == ZYDIS_MNEMONIC_JMP && d->operands[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
+            d->operands[0].imm.is_relative) {
+            address += i.length + static_cast<uint64_t>(d->operands[0].imm.value.s);
+            continue;
+        }
+        if (i.meta.branch_type != ZYDIS_BRANCH_TYPE_NONE || i.mnemonic == ZYDIS_MNEMONIC_IRETQ ||
+            i.mnemonic == ZYDIS_MNEMONIC_SYSRET)
+            return false;
+        if (i.cpu_flags) live &= ~(i.cpu_flags->modified | i.cpu_flags->set_0 | i.cpu_flags->set_1 | i.cpu_flags->undefined);
+        if (!live) return true;
+        address += i.length;
+    }
+    return false;
+}
+
 void put_rel32(uint8_t* p, uint64_t from_next, uint64_t to) {
     int64_t rel = static_cast<int64_t>(to - from_next);
     if (rel != static_cast<int32_t>(rel)) throw SiteError(fmt::format("site at {:#x} is too far from the in-place VMM", from_next));
@@ -93,6 +128,14 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
     std::map<uint64_t, const afterburner::Site*> hlt_sites;
     for (const auto& s : table.sites)
         if (s.record.kind == static_cast<uint8_t>(SiteKind::Hlt)) hlt_sites[s.address] = &s;
+
+    // Decided on the image as built, before any site changes.
+    std::set<uint64_t> popf_flags_dead;
+    for (const auto& s : table.sites)
+        if (s.record.kind == static_cast<uint8_t>(SiteKind::Popf) &&
+            (s.record.flags & abi::kSiteModeMask) == abi::kSiteMode64 &&
+            status_flags_dead(decoder, code, code_base, code_size, s.address + s.record.site_length))
+            popf_flags_dead.insert(s.address);
 
     bool code32 = false;
     for (const auto& s : table.sites) {
@@ -124,6 +167,7 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
         How how = code32 ? How::Keep : how_for(kind);
         if (how == How::InlineCli && r.site_length < 7) how = How::Generic;
         if (how != How::Keep && how != How::InlineCli && r.site_length < 5) how = How::Keep;  // it traps instead
+        if (how == How::Popf && popf_flags_dead.count(s.address)) how = How::PopfFlagsDead;
         if (!rewrite) how = How::Keep;
         ++by_kind[{kind, how}];
         if (how == How::Keep) {
@@ -140,8 +184,11 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
             fill_nops(p + 7, r.site_length - 7);
             continue;
         }
-        Thunk thunk = how == How::Sti ? Thunk::Sti : how == How::Pushf ? Thunk::Pushf
-                    : how == How::Popf ? Thunk::Popf : Thunk::Generic;
+        uint64_t target = how == How::Sti             ? fast_path_address(FastPath::Sti)
+                          : how == How::Pushf         ? fast_path_address(FastPath::Pushf)
+                          : how == How::Popf          ? fast_path_address(FastPath::Popf)
+                          : how == How::PopfFlagsDead ? fast_path_address(FastPath::PopfFlagsDead)
+                                                      : thunk_address(Thunk::Generic);
         RewrittenSite site;
         site.address = s.address;
         site.site_length = r.site_length;
@@ -151,7 +198,7 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
         site.sti_before_hlt = kind == SiteKind::Sti && hlt_sites.count(s.address + r.site_length);
         result.sites.emplace(s.address, site);
         p[0] = 0xe8;  // call rel32
-        put_rel32(p + 1, s.address + 5, thunk_address(thunk));
+        put_rel32(p + 1, s.address + 5, target);
         fill_nops(p + 5, r.site_length - 5);
     }
     for (const auto& [k, n] : by_kind)

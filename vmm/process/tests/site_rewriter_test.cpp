@@ -69,7 +69,7 @@ TEST_F(SiteRewriterTest, WritesACallOrAStoreWhereTheBackendNeedsOne) {
 
     const auto& sti = first(SiteKind::Sti);
     EXPECT_EQ(at(sti.address)[0], 0xe8);  // call rel32
-    EXPECT_EQ(target_of_rel32(sti.address, 1, 5), thunk_address(Thunk::Sti));
+    EXPECT_EQ(target_of_rel32(sti.address, 1, 5), fast_path_address(FastPath::Sti));
 
     const auto& out = first(SiteKind::Out);
     EXPECT_EQ(target_of_rel32(out.address, 1, 5), thunk_address(Thunk::Generic));

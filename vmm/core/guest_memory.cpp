@@ -49,6 +49,7 @@ Translation translate(const GuestMemory& memory, const Vcpu& vcpu, uint64_t va, 
                   (access == Access::Write && !writable && (user || (vcpu.cr0 & kCr0Wp)));
     if (denied || !memory.host(t.pa & ~0xfffull, 4096)) {
         t.error_code = code;
+        t.device = !denied;
         return t;
     }
     t.ok = true;

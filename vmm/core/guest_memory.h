@@ -54,6 +54,9 @@ struct Translation {
     bool writable = false, user = false, executable = false;
     // On failure: the #PF error code.
     uint32_t error_code = 0;
+    // On failure: the tables allow the access, but to a physical address
+    // that is not RAM (device memory); `pa` is that address.
+    bool device = false;
 };
 
 // Walks the tables at `cr3` for an access of `access` kind at privilege

@@ -239,17 +239,21 @@ int run(const platforms::RunOptions& o, Mode mode) {
     }
     m->flush_serial();
     if (o.stats) {
-        auto print = [](const char* title, const std::map<std::string, uint64_t>& counts) {
-            for (const auto& [k, n] : counts) std::cerr << fmt::format("  {:<12} {:<24} {:>10}\n", title, k, n);
+        auto line = [](const std::string& title, const std::string& what, uint64_t n) {
+            if (n) std::cerr << fmt::format("  {:<12} {:<30} {:>10}\n", title, what, n);
         };
         std::cerr << "previrt-process: VMM entries by kind\n";
-        print("site", m->stats.sites);
-        print("paravirt", m->stats.paravirt);
-        print("trap", m->stats.traps);
-        print("user", m->stats.user);
-        print("interrupt", m->stats.interrupts);
-        std::cerr << fmt::format("  {:<12} {:<24} {:>10}\n  {:<12} {:<24} {:>10}\n", "memory", "kernel mirror maps",
-                                 m->stats.mirror_maps, "memory", "user maps", m->stats.user_maps);
+        const Stats& st = m->stats;
+        for (unsigned k = 0; k < 256; ++k) line("site", std::string(afterburner::kind_name(uint8_t(k))), st.sites[k]);
+        for (unsigned op = 0; op < pv::kOpCount; ++op) line("paravirt", paravirt_op_name(op), st.paravirt[op]);
+        for (const auto& [what, n] : st.traps) line("trap", what, n);
+        line("user", "system call", st.system_calls);
+        line("user", "page fault", st.user_page_faults);
+        line("user", "interrupted", st.user_interrupted);
+        for (const auto& [what, n] : st.user) line("user", what, n);
+        for (unsigned v = 0; v < 256; ++v) line("interrupt", fmt::format("vector {:#x}", v), st.interrupts[v]);
+        line("memory", "kernel mirror maps", st.mirror_maps);
+        line("memory", "user maps", st.user_maps);
     }
     m->user.reset();
     if (m->serial_fd != 1) close(m->serial_fd);

@@ -84,7 +84,7 @@ void rearm_timer(uint64_t now) {
 bool deliver_interrupt() {
     if (!vcpu.interrupts_enabled() || !machine->pic.pending()) return false;
     uint8_t vector = machine->pic.acknowledge();
-    ++machine->stats.interrupts[fmt::format("vector {:#x}", vector)];
+    ++machine->stats.interrupts[vector];
     deliver_event(Event::interrupt(vector));
     return true;
 }

@@ -73,9 +73,35 @@ std::string text_of(const DecodedInstruction& d, uint64_t at) {
     return "'" + machine->decoder.format(a, at) + "'";
 }
 
+// A guest kernel access to device memory (its tables map a physical address
+// beyond RAM): a `mov` load or store. No device of this platform has
+// registers there yet, so a read gives all ones and a write is dropped, each
+// reported once per address, as previrt-vmm does.
+bool device_access(uint64_t address, uint64_t pa) {
+    DecodedInstruction d;
+    bool fetch_faulted;
+    if (!decode_at(vcpu.rip, d, fetch_faulted) || d.insn.mnemonic != ZYDIS_MNEMONIC_MOV) return false;
+    const ZydisDecodedOperand& dst = d.operands[0];
+    const ZydisDecodedOperand& src = d.operands[1];
+    bool write = dst.type == ZYDIS_OPERAND_TYPE_MEMORY;
+    GprOperand r;
+    if (!write && (src.type != ZYDIS_OPERAND_TYPE_MEMORY || !gpr_of(dst.reg.value, r))) return false;
+    if (!write) write_gpr(vcpu, r, ~0ull);
+    if (machine->unknown_device_memory.insert(pa).second)
+        std::cerr << fmt::format("previrt-process: {} of unknown device memory at {:#x} (guest {:#x}){}\n",
+                                 write ? "write" : "read", pa, address, write ? " ignored" : ": all ones");
+    vcpu.rip += d.insn.length;
+    return true;
+}
+
 void kernel_page_fault(uint64_t address) {
     Access access = access_of_fault(address);
     Translation t = translate(machine->memory, vcpu, address, access, false);
+    if (t.device && device_access(address, t.pa)) {
+        ++machine->stats.traps["device memory"];
+        return;
+    }
+    ++machine->stats.traps["page fault"];
     if (t.ok && address >= layout::kUserBase && address < layout::kUserEnd) {
         machine->mirror_map(address, t.pa, t.writable);
         machine->kernel_working_sets.touched(vcpu.cr3 & kCr3AddressMask, address);
@@ -88,12 +114,12 @@ void handle_trap() {
     int sig = machine->trap_signal, code = machine->trap_code;
     uint64_t address = machine->trap_address;
     machine->reason = int(Reason::None);
-    ++machine->stats.traps[sig == SIGSEGV ? (code == SI_KERNEL ? "#GP" : "page fault") : strsignal(sig)];
     if (sig == SIGSEGV && (code == SEGV_MAPERR || code == SEGV_ACCERR)) {
         kernel_page_fault(address);
         return;
     }
     if (sig == SIGSYS) {
+        ++machine->stats.traps["syscall in guest kernel code"];
         // A `syscall` in guest code, stopped by the host filter: the guest's
         // own system call instruction, at CPL 0 as much as at CPL 3.
         vcpu.gpr[kRax] = machine->trap_syscall;
@@ -101,6 +127,7 @@ void handle_trap() {
         if (!t.ok) deliver_event(t.fault);
         return;
     }
+    ++machine->stats.traps[sig == SIGSEGV ? "#GP" : strsignal(sig)];
     if (sig == SIGFPE) return deliver_event(Event::exception(kVectorDivide));
     if (sig == SIGTRAP) return deliver_event(Event::exception(kVectorBreakpoint));
     DecodedInstruction d;
@@ -126,7 +153,7 @@ extern "C" [[noreturn]] void previrt_on_site() {
     if (it == machine->sites.sites.end())
         fatal(previrt::platforms::kExitPlatform, fmt::format("the guest called the in-place VMM from {:#x}, which is no rewritten site", at));
     const RewrittenSite& s = it->second;
-    ++machine->stats.sites[std::string(previrt::afterburner::kind_name(s.kind))];
+    ++machine->stats.sites[s.kind];
     sync_in();
     vcpu.rip = at;
     Emulation e = emulate(machine->memory, vcpu, *machine, s.insn);
@@ -144,7 +171,7 @@ extern "C" [[noreturn]] void previrt_on_event() {
 
 extern "C" [[noreturn]] void previrt_on_pv() {
     unsigned op = unsigned(previrt_pv_op);
-    ++machine->stats.paravirt[paravirt_op_name(op)];
+    if (op < previrt::pv::kOpCount) ++machine->stats.paravirt[op];
     sync_in();
     uint64_t ret = vcpu.rip;
     ParavirtCall c = prepare_paravirt_call(vcpu, op, machine->memory);

@@ -73,8 +73,14 @@ public:
 
 enum class Reason : int { None, Trap };
 
+// VMM entries by kind, for --stats. The hot ones are counted in arrays: a
+// counter must cost nothing next to the entry it counts.
 struct Stats {
-    std::map<std::string, uint64_t> sites, paravirt, traps, user, interrupts;
+    uint64_t sites[256] = {};          // by abi::SiteKind
+    uint64_t paravirt[pv::kOpCount] = {};
+    uint64_t interrupts[256] = {};     // by vector
+    uint64_t system_calls = 0, user_page_faults = 0, user_interrupted = 0;
+    std::map<std::string, uint64_t> traps, user;  // the rarer ones, by name
     uint64_t mirror_maps = 0, user_maps = 0;
 };
 
@@ -96,6 +102,7 @@ struct Machine final : Platform {
     devices::ExitPort exit_port;
     devices::PortBus bus;
     std::set<uint16_t> unknown_ports;
+    std::set<uint64_t> unknown_device_memory;
     std::unique_ptr<UserSpace> user;
     RewriteResult sites;
     afterburner::InsnDecoder decoder;

@@ -34,17 +34,20 @@ void Machine::flush_translations() {
 }
 
 bool decode_at(uint64_t rip, DecodedInstruction& d, bool& fetch_faulted) {
+    // Up to 15 bytes, in at most two pieces: to the end of rip's page, and on
+    // into the next if that one is there.
     uint8_t bytes[15];
-    size_t n = 0;
+    size_t first = 4096 - (rip & 0xfff), n = 0;
+    if (first > sizeof bytes) first = sizeof bytes;
+    VirtualFault f;
     fetch_faulted = false;
-    for (; n < sizeof bytes; ++n) {
-        VirtualFault f;
-        if (!read_virtual(machine->memory, vcpu, rip + n, bytes + n, 1, false, f)) break;
-    }
-    if (n == 0) {
+    if (!read_virtual(machine->memory, vcpu, rip, bytes, first, false, f)) {
         fetch_faulted = true;
         return false;
     }
+    n = first;
+    if (n < sizeof bytes && read_virtual(machine->memory, vcpu, rip + n, bytes + n, sizeof bytes - n, false, f))
+        n = sizeof bytes;
     auto r = machine->decoder.decode({bytes, n});
     if (!r) {
         fetch_faulted = n < sizeof bytes;
@@ -115,7 +118,7 @@ void run_user_once() {
     if (ev.kind != UserStop::PageFault) machine->last_user_fault = 0;
     switch (ev.kind) {
     case UserStop::SystemCall:
-        ++machine->stats.user["system call"];
+        ++machine->stats.system_calls;
         if (ev.insn == 0x050f) {
             Transition t = do_syscall(vcpu);
             if (!t.ok) deliver_event(t.fault);
@@ -129,7 +132,7 @@ void run_user_once() {
         }
         break;
     case UserStop::PageFault:
-        ++machine->stats.user["page fault"];
+        ++machine->stats.user_page_faults;
         user_page_fault(ev);
         break;
     case UserStop::Exception: {
@@ -147,7 +150,7 @@ void run_user_once() {
         break;
     }
     case UserStop::Interrupted:
-        ++machine->stats.user["interrupted"];
+        ++machine->stats.user_interrupted;
         service_events();
         break;
     case UserStop::Died: fatal(platforms::kExitPlatform, "guest user mode's host process died: " + ev.detail);

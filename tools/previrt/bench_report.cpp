@@ -298,8 +298,10 @@ std::string json(const Report& r) {
                        json_string(r.host.cpu), r.host.cores, json_string(r.host.kernel), r.host.hypervisor);
     out += fmt::format("  \"cmdline\": {},\n  \"runs\": {},\n  \"tsc_hz\": {},\n", json_string(r.cmdline), r.runs,
                        r.tsc_hz);
-    out += fmt::format("  \"image\": {{\"path\": {}, \"sha256\": {}}},\n", json_string(r.image), json_string(r.image_sha256));
-    out += fmt::format("  \"pv_image\": {{\"path\": {}, \"present\": {}, \"sha256\": {}}},\n", json_string(r.pv_image),
+    // The file names only: a report is read on other machines than the one it was made on.
+    out += fmt::format("  \"image\": {{\"file\": {}, \"sha256\": {}}},\n", json_string(basename(r.image)),
+                       json_string(r.image_sha256));
+    out += fmt::format("  \"pv_image\": {{\"file\": {}, \"present\": {}, \"sha256\": {}}},\n", json_string(basename(r.pv_image)),
                        r.find("para") != nullptr, r.find("para") ? json_string(r.pv_image_sha256) : "null");
     std::vector<std::string> ops;
     for (const std::string& op : r.operations) ops.push_back(json_string(op));
@@ -310,7 +312,7 @@ std::string json(const Report& r) {
         for (const std::string& f : c.run_flags) flags.push_back(json_string(f));
         out += fmt::format("    {}: {{\n      \"title\": {},\n      \"image\": {},\n      \"run_flags\": [{}],\n"
                            "      \"platform_output\": {},\n      \"operations\": {{\n",
-                           json_string(c.key), json_string(c.title), json_string(c.image), fmt::join(flags, ", "),
+                           json_string(c.key), json_string(c.title), json_string(basename(c.image)), fmt::join(flags, ", "),
                            json_string(c.platform_output));
         std::vector<std::string> rows;
         for (const std::string& op : r.operations) {

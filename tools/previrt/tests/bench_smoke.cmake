@@ -2,7 +2,7 @@
 # checks their shape: the JSON holds pure, pre and (when its image exists) para,
 # each with all seven operations and positive figures; the chart is a PNG; the
 # Markdown file's marked section was replaced and the text around it kept.
-# usage: cmake -DPREVIRT=FILE -DWORK=DIR -P bench_smoke.cmake
+# usage: cmake -DPREVIRT=FILE -DPV_IMAGE=FILE -DWORK=DIR -P bench_smoke.cmake
 cmake_minimum_required(VERSION 3.25)
 set(operations null_syscall cli_sti irqsave_lock page_fault context_switch spawn_exit timer_delivery)
 set(begin "<!-- bench:process:begin -->")
@@ -27,7 +27,12 @@ endif()
 
 file(READ ${json} j)
 string(JSON pv_present GET "${j}" pv_image present)
-string(JSON pv_path GET "${j}" pv_image path)
+string(JSON pv_file GET "${j}" pv_image file)
+get_filename_component(pv_expected "${PV_IMAGE}" NAME)
+if(NOT pv_file STREQUAL pv_expected)
+    message(FATAL_ERROR "the JSON names the para-virtualized image '${pv_file}', not '${pv_expected}'")
+endif()
+set(pv_path "${PV_IMAGE}")
 set(configs pure pre)
 if(EXISTS "${pv_path}")
     if(NOT pv_present)

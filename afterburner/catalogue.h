@@ -61,5 +61,7 @@ inline bool is_marked_kind(uint8_t kind) {
 inline constexpr uint8_t kShortSite = 8;     // a 5-byte call, or a 7-byte RIP-relative store
 inline constexpr uint8_t kOperandSite = 12;  // a call plus one argument set-up of up to 7 bytes
 inline constexpr uint8_t kLongSite = 16;     // a call plus two argument set-ups
+inline constexpr uint8_t kFlagsSite = 21;    // sti, pushf: the virtual-IF sequence a para-virtual kernel inlines
+inline constexpr uint8_t kPopfSite = 34;     // popf: that sequence with the pop and the check for pending events
 
 }  // namespace previrt::afterburner

@@ -193,7 +193,9 @@ extern "C" [[noreturn]] void previrt_on_pv() {
 extern "C" [[noreturn]] void previrt_on_pending() {
     sync_in();
     auto it = machine->sites.sites.find(vcpu.rip);
-    if (it != machine->sites.sites.end() && it->second.kind == static_cast<uint8_t>(previrt::abi::SiteKind::Hlt)) {
+    auto sti = machine->sites.sti_returns.find(vcpu.rip);
+    if ((it != machine->sites.sites.end() && it->second.kind == static_cast<uint8_t>(previrt::abi::SiteKind::Hlt)) ||
+        (sti != machine->sites.sti_returns.end() && sti->second)) {
         // sti; hlt: the hlt runs first, and looks at the event itself (the
         // interrupt shadow), so that the wake-up is not spent before it waits.
         set_pending(false);

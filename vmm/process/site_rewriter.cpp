@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <initializer_list>
 #include <map>
 #include <set>
 
@@ -16,7 +17,7 @@ namespace {
 
 using abi::SiteKind;
 
-enum class How { Keep, Generic, Sti, Pushf, Popf, PopfFlagsDead, InlineCli };
+enum class How { Keep, Generic, Sti, Pushf, Popf, PopfFlagsDead, InlineCli, InlineSti, InlinePushf, InlinePopf };
 
 // What this backend does with each kind. Everything a de-privileged guest
 // kernel would trap on, or would silently get wrong (pushf, popf, reading a
@@ -47,6 +48,9 @@ const char* how_name(How h) {
     case How::Popf: return "call to the popf fast path";
     case How::PopfFlagsDead: return "call to the popf fast path that leaves the flags (dead after it)";
     case How::InlineCli: return "inline store to the virtual IF";
+    case How::InlineSti: return "inline: virtual IF on, a call only if an event waits";
+    case How::InlinePushf: return "inline: pushf with the virtual IF";
+    case How::InlinePopf: return "inline: virtual IF from the stack, a call only if an event waits";
     }
     return "?";
 }
@@ -76,11 +80,12 @@ void fill_nops(uint8_t* p, size_t n) {
 // path from there, up to a return or call (after which no code relies on
 // them, by the ABI), each is written before anything reads it. Straight-line
 // code and direct jumps only, and not far; anything else counts as a reader.
-bool status_flags_dead(const afterburner::InsnDecoder& decoder, const uint8_t* code, uint64_t base, uint64_t size,
-                       uint64_t address) {
-    constexpr uint32_t kStatusFlags = ZYDIS_CPUFLAG_CF | ZYDIS_CPUFLAG_PF | ZYDIS_CPUFLAG_AF | ZYDIS_CPUFLAG_ZF |
-                                      ZYDIS_CPUFLAG_SF | ZYDIS_CPUFLAG_OF;
-    uint32_t live = kStatusFlags;
+constexpr uint32_t kStatusFlags = ZYDIS_CPUFLAG_CF | ZYDIS_CPUFLAG_PF | ZYDIS_CPUFLAG_AF | ZYDIS_CPUFLAG_ZF |
+                                  ZYDIS_CPUFLAG_SF | ZYDIS_CPUFLAG_OF;
+
+bool flags_dead(const afterburner::InsnDecoder& decoder, const uint8_t* code, uint64_t base, uint64_t size,
+                uint64_t address, uint32_t flags) {
+    uint32_t live = flags;
     for (int n = 0; n < 32; ++n) {
         if (address < base || address >= base + size) return false;
         uint64_t left = base + size - address;
@@ -112,6 +117,58 @@ void put_rel32(uint8_t* p, uint64_t from_next, uint64_t to) {
     std::memcpy(p, &r, 4);
 }
 
+// The inline sequences: what the para-virtualized build compiles in, written
+// where the site is (encodings from the Intel SDM Vol. 2). They clobber the
+// status flags, so they go only where those are dead. Each ends, when an
+// event waits and the virtual IF is on, in a call of the pending entry.
+constexpr size_t kInlineFlagsLength = 21, kInlinePopfLength = 34;
+static_assert(kInlineFlagsLength <= afterburner::kFlagsSite && kInlinePopfLength <= afterburner::kPopfSite);
+
+// cmpb $0, pending(%rip); je +5; call pending_entry: 14 bytes at p (address a).
+size_t write_pending_check(uint8_t* p, uint64_t a) {
+    const uint8_t cmp[] = {0x80, 0x3d, 0, 0, 0, 0, 0x00, 0x74, 0x05, 0xe8};
+    std::memcpy(p, cmp, sizeof cmp);
+    put_rel32(p + 2, a + 7, kHotPage + kHotPending);
+    put_rel32(p + 10, a + 14, thunk_address(Thunk::Pending));
+    return 14;
+}
+
+size_t write_inline(How how, uint8_t* p, uint64_t a) {
+    size_t n = 0;
+    auto bytes = [&](std::initializer_list<uint8_t> b) {
+        std::memcpy(p + n, b.begin(), b.size());
+        n += b.size();
+    };
+    switch (how) {
+    case How::InlineSti:
+        bytes({0xc6, 0x05, 0, 0, 0, 0, 0x01});  // movb $1, interrupt_flag(%rip)
+        put_rel32(p + 2, a + 7, kHotPage + kHotInterruptFlag);
+        n += write_pending_check(p + n, a + n);
+        break;
+    case How::InlinePushf:
+        // The host's IF is always set (the guest runs at CPL 3): clear it in
+        // the pushed flags when the virtual IF is off. Whole-quadword
+        // accesses, so that the next load of that slot is forwarded from
+        // the stores.
+        bytes({0x9c});                                // pushfq
+        bytes({0x80, 0x3d, 0, 0, 0, 0, 0x00});        // cmpb $0, interrupt_flag(%rip)
+        put_rel32(p + 3, a + 8, kHotPage + kHotInterruptFlag);
+        bytes({0x75, 0x06});                          // jne +6
+        bytes({0x48, 0x0f, 0xba, 0x34, 0x24, 0x09});  // btrq $9, (%rsp)
+        break;
+    case How::InlinePopf:
+        bytes({0x48, 0x0f, 0xba, 0x24, 0x24, 0x09});  // btq $9, (%rsp)
+        bytes({0x0f, 0x92, 0x05, 0, 0, 0, 0});        // setc interrupt_flag(%rip)
+        put_rel32(p + 9, a + 13, kHotPage + kHotInterruptFlag);
+        bytes({0x48, 0x8d, 0x64, 0x24, 0x08});        // lea 8(%rsp), %rsp
+        bytes({0x73, 0x0e});                          // jnc past the check: IF stayed off
+        n += write_pending_check(p + n, a + n);
+        break;
+    default: break;
+    }
+    return n;
+}
+
 }  // namespace
 
 RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code_base, uint64_t code_size,
@@ -134,8 +191,21 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
     for (const auto& s : table.sites)
         if (s.record.kind == static_cast<uint8_t>(SiteKind::Popf) &&
             (s.record.flags & abi::kSiteModeMask) == abi::kSiteMode64 &&
-            status_flags_dead(decoder, code, code_base, code_size, s.address + s.record.site_length))
+            flags_dead(decoder, code, code_base, code_size, s.address + s.record.site_length, kStatusFlags))
             popf_flags_dead.insert(s.address);
+    // Where the inline sequences may go: long enough sites whose flags are
+    // dead after them (for popf, the direction flag too, which the inline
+    // sequence does not load).
+    std::set<uint64_t> inline_ok;
+    for (const auto& s : table.sites) {
+        auto k = static_cast<SiteKind>(s.record.kind);
+        if ((s.record.flags & abi::kSiteModeMask) != abi::kSiteMode64) continue;
+        uint32_t flags = k == SiteKind::Popf ? kStatusFlags | ZYDIS_CPUFLAG_DF : kStatusFlags;
+        size_t need = k == SiteKind::Popf ? kInlinePopfLength : kInlineFlagsLength;
+        if ((k == SiteKind::Sti || k == SiteKind::Pushf || k == SiteKind::Popf) && s.record.site_length >= need &&
+            flags_dead(decoder, code, code_base, code_size, s.address + s.record.site_length, flags))
+            inline_ok.insert(s.address);
+    }
 
     bool code32 = false;
     for (const auto& s : table.sites) {
@@ -168,6 +238,9 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
         if (how == How::InlineCli && r.site_length < 7) how = How::Generic;
         if (how != How::Keep && how != How::InlineCli && r.site_length < 5) how = How::Keep;  // it traps instead
         if (how == How::Popf && popf_flags_dead.count(s.address)) how = How::PopfFlagsDead;
+        if (inline_ok.count(s.address))
+            how = how == How::Sti ? How::InlineSti : how == How::Pushf ? How::InlinePushf
+                : (how == How::Popf || how == How::PopfFlagsDead) ? How::InlinePopf : how;
         if (!rewrite) how = How::Keep;
         ++by_kind[{kind, how}];
         if (how == How::Keep) {
@@ -182,6 +255,13 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
             put_rel32(p + 2, s.address + 7, kHotPage + kHotInterruptFlag);
             p[6] = 0;
             fill_nops(p + 7, r.site_length - 7);
+            continue;
+        }
+        if (how == How::InlineSti || how == How::InlinePushf || how == How::InlinePopf) {
+            size_t n = write_inline(how, p, s.address);
+            fill_nops(p + n, r.site_length - n);
+            if (how == How::InlineSti)
+                result.sti_returns[s.address + n] = hlt_sites.count(s.address + r.site_length) != 0;
             continue;
         }
         uint64_t target = how == How::Sti             ? fast_path_address(FastPath::Sti)
@@ -199,6 +279,7 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
         result.sites.emplace(s.address, site);
         p[0] = 0xe8;  // call rel32
         put_rel32(p + 1, s.address + 5, target);
+        if (how == How::Sti) result.sti_returns[s.address + 5] = hlt_sites.count(s.address + r.site_length) != 0;
         fill_nops(p + 5, r.site_length - 5);
     }
     for (const auto& [k, n] : by_kind)

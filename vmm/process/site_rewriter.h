@@ -32,6 +32,9 @@ struct RewrittenSite {
 struct RewriteResult {
     // Sites rewritten into a call of the generic entry, by address.
     std::unordered_map<uint64_t, RewrittenSite> sites;
+    // Where a rewritten sti's call to the pending entry returns, and whether a
+    // hlt site follows that sti (`sti; hlt`: the hlt looks at the event).
+    std::unordered_map<uint64_t, bool> sti_returns;
     size_t total = 0;        // records in the image (code-mode records excluded)
     size_t rewritten = 0;    // calls and inline stores written
     size_t left = 0;         // left as they are

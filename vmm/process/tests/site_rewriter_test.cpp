@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "afterburner/insn_decoder.h"
 #include "afterburner/site_table.h"
 #include "monitors/loader/guest_loader.h"
 #include "previrt/guest_layout.h"
@@ -68,8 +69,8 @@ TEST_F(SiteRewriterTest, WritesACallOrAStoreWhereTheBackendNeedsOne) {
     EXPECT_EQ(target_of_rel32(cli.address, 2, 7), kHotPage + kHotInterruptFlag);
 
     const auto& sti = first(SiteKind::Sti);
-    EXPECT_EQ(at(sti.address)[0], 0xe8);  // call rel32
-    EXPECT_EQ(target_of_rel32(sti.address, 1, 5), fast_path_address(FastPath::Sti));
+    EXPECT_EQ(at(sti.address)[0], 0xc6);  // inline: movb $1, interrupt_flag(%rip), ...
+    EXPECT_EQ(target_of_rel32(sti.address, 2, 7), kHotPage + kHotInterruptFlag);
 
     const auto& out = first(SiteKind::Out);
     EXPECT_EQ(target_of_rel32(out.address, 1, 5), thunk_address(Thunk::Generic));
@@ -82,6 +83,39 @@ TEST_F(SiteRewriterTest, WritesACallOrAStoreWhereTheBackendNeedsOne) {
     EXPECT_EQ(at(rdtsc.address)[1], 0x31);
     EXPECT_FALSE(r.sites.count(rdtsc.address));
     EXPECT_NE(r.summary.find("inline store to the virtual IF"), std::string::npos);
+}
+
+// The sequences written inline for the interrupt flag, decoded back.
+TEST_F(SiteRewriterTest, InlineSequencesForTheInterruptFlag) {
+    rewrite();
+    afterburner::InsnDecoder decoder;
+    auto mnemonics = [&](const afterburner::Site& s) {
+        std::vector<ZydisMnemonic> m;
+        for (uint64_t a = s.address; a < s.address + s.record.site_length;) {
+            auto d = decoder.decode({at(a), s.address + s.record.site_length - a});
+            if (!d) break;
+            if (d->insn.mnemonic != ZYDIS_MNEMONIC_NOP) m.push_back(d->insn.mnemonic);
+            a += d->insn.length;
+        }
+        return m;
+    };
+    using V = std::vector<ZydisMnemonic>;
+    EXPECT_EQ(mnemonics(first(SiteKind::Sti)),
+              (V{ZYDIS_MNEMONIC_MOV, ZYDIS_MNEMONIC_CMP, ZYDIS_MNEMONIC_JZ, ZYDIS_MNEMONIC_CALL}));
+    // The call goes to the pending entry, and only when the byte is set.
+    const auto& sti = first(SiteKind::Sti);
+    EXPECT_EQ(target_of_rel32(sti.address + 7, 2, 7), kHotPage + kHotPending);
+    EXPECT_EQ(target_of_rel32(sti.address + 16, 1, 5), thunk_address(Thunk::Pending));
+    bool pushf = false, popf = false;
+    for (const auto& s : table.sites) {
+        V m = mnemonics(s);
+        if (m == V{ZYDIS_MNEMONIC_PUSHFQ, ZYDIS_MNEMONIC_CMP, ZYDIS_MNEMONIC_JNZ, ZYDIS_MNEMONIC_BTR}) pushf = true;
+        if (m == V{ZYDIS_MNEMONIC_BT, ZYDIS_MNEMONIC_SETB, ZYDIS_MNEMONIC_LEA, ZYDIS_MNEMONIC_JNB, ZYDIS_MNEMONIC_CMP,
+                   ZYDIS_MNEMONIC_JZ, ZYDIS_MNEMONIC_CALL})
+            popf = true;
+    }
+    EXPECT_TRUE(pushf) << "no pushf site got the inline sequence";
+    EXPECT_TRUE(popf) << "no popf site got the inline sequence";
 }
 
 TEST_F(SiteRewriterTest, PureModeChecksButChangesNothing) {

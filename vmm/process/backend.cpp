@@ -187,6 +187,23 @@ int run(const platforms::RunOptions& o, Mode mode) {
         }
     }
     m->console_input = o.serial == "stdio" || o.console_input;
+    // Console input is a host event like the timer: SIGIO to this thread when
+    // stdin becomes readable (a terminal or a pipe). Put back at the end.
+    struct ConsoleSignal {
+        int old_flags = -1;
+        f_owner_ex old_owner{};
+        ~ConsoleSignal() {
+            if (old_flags < 0) return;
+            fcntl(0, F_SETOWN_EX, &old_owner);
+            fcntl(0, F_SETFL, old_flags);
+        }
+    } console_signal;
+    if (m->console_input && (console_signal.old_flags = fcntl(0, F_GETFL)) >= 0) {
+        f_owner_ex owner{F_OWNER_TID, gettid()};
+        fcntl(0, F_GETOWN_EX, &console_signal.old_owner);
+        if (fcntl(0, F_SETOWN_EX, &owner) != 0 || fcntl(0, F_SETFL, console_signal.old_flags | O_ASYNC) != 0)
+            std::cerr << "previrt-process: stdin gives no SIGIO; console input is looked at with the timer\n";
+    }
     m->cmos = std::make_unique<devices::CmosRtc>(m->ram_size);
     m->bus.add(0x20, 2, m->pic, "pic-master");
     m->bus.add(0xa0, 2, m->pic, "pic-slave");

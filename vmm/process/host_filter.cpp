@@ -20,7 +20,7 @@ namespace {
 // What the VMM calls while the guest runs: memory and signals, the timer,
 // the console, the user-mode process (ptrace, its pidfd), and leaving.
 constexpr int kAllowed[] = {
-    SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_close, SYS_poll, SYS_ppoll, SYS_lseek, SYS_fstat,
+    SYS_read, SYS_write, SYS_readv, SYS_fcntl, SYS_writev, SYS_close, SYS_poll, SYS_ppoll, SYS_lseek, SYS_fstat,
     SYS_newfstatat, SYS_ioctl, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_mremap, SYS_madvise, SYS_brk,
     SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_sigaltstack, SYS_timer_settime,
     SYS_timer_gettime, SYS_timer_delete, SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep, SYS_gettid,

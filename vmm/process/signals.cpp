@@ -1,5 +1,6 @@
 // The host signals: a guest trap (SIGSEGV, SIGILL, ...), a host event
-// (SIGALRM), each sent on to an entry of the VMM.
+// (SIGALRM for the timer, SIGIO for console input), each sent on to an entry
+// of the VMM.
 #include "vmm/process/machine.h"
 
 #include <ucontext.h>
@@ -91,10 +92,12 @@ void install_signals(SavedSignals& saved, void* altstack, size_t altstack_size) 
     struct sigaction sa{};
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    for (int s : {SIGALRM, SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS}) sigaddset(&sa.sa_mask, s);
+    for (int s : {SIGALRM, SIGIO, SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS}) sigaddset(&sa.sa_mask, s);
     sa.sa_sigaction = on_async_signal;
-    saved.signals.push_back(SIGALRM);
-    sigaction(SIGALRM, &sa, &saved.old[SIGALRM]);
+    for (int s : {SIGALRM, SIGIO}) {
+        saved.signals.push_back(s);
+        sigaction(s, &sa, &saved.old[s]);
+    }
     sa.sa_sigaction = on_trap_signal;
     for (int s : {SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS, SIGSYS}) {
         saved.signals.push_back(s);

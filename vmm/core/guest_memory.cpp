@@ -59,44 +59,43 @@ Translation translate(const GuestMemory& memory, const Vcpu& vcpu, uint64_t va, 
     return t;
 }
 
-bool read_virtual(const GuestMemory& memory, const Vcpu& vcpu, uint64_t va, void* data, size_t length,
-                  bool supervisor, VirtualFault& fault) {
-    auto* out = static_cast<uint8_t*>(data);
+namespace {
+
+// Calls `copy(host, done, chunk)` for each piece of [va, va + length) that
+// lies in one page, translated for `access`; false at the first fault.
+template <typename Copy>
+bool each_page(const GuestMemory& memory, const Vcpu& vcpu, uint64_t va, size_t length, Access access,
+               bool supervisor, VirtualFault& fault, Copy copy) {
     bool user = !supervisor && vcpu.user_mode();
-    while (length) {
+    for (size_t done = 0; done < length;) {
         size_t chunk = 4096 - (va & 0xfff);
-        if (chunk > length) chunk = length;
-        Translation t = translate(memory, vcpu, va, Access::Read, user);
+        if (chunk > length - done) chunk = length - done;
+        Translation t = translate(memory, vcpu, va, access, user);
         if (!t.ok) {
             fault = {va, t.error_code};
             return false;
         }
-        copy(out, memory.host(t.pa, chunk), chunk);
-        out += chunk;
+        copy(memory.host(t.pa, chunk), done, chunk);
         va += chunk;
-        length -= chunk;
+        done += chunk;
     }
     return true;
+}
+
+}  // namespace
+
+bool read_virtual(const GuestMemory& memory, const Vcpu& vcpu, uint64_t va, void* data, size_t length,
+                  bool supervisor, VirtualFault& fault) {
+    auto* out = static_cast<uint8_t*>(data);
+    return each_page(memory, vcpu, va, length, Access::Read, supervisor, fault,
+                     [&](const uint8_t* host, size_t done, size_t n) { copy(out + done, host, n); });
 }
 
 bool write_virtual(const GuestMemory& memory, const Vcpu& vcpu, uint64_t va, const void* data, size_t length,
                    bool supervisor, VirtualFault& fault) {
     auto* in = static_cast<const uint8_t*>(data);
-    bool user = !supervisor && vcpu.user_mode();
-    while (length) {
-        size_t chunk = 4096 - (va & 0xfff);
-        if (chunk > length) chunk = length;
-        Translation t = translate(memory, vcpu, va, Access::Write, user);
-        if (!t.ok) {
-            fault = {va, t.error_code};
-            return false;
-        }
-        copy(memory.host(t.pa, chunk), in, chunk);
-        in += chunk;
-        va += chunk;
-        length -= chunk;
-    }
-    return true;
+    return each_page(memory, vcpu, va, length, Access::Write, supervisor, fault,
+                     [&](uint8_t* host, size_t done, size_t n) { copy(host, in + done, n); });
 }
 
 }  // namespace previrt::vmm

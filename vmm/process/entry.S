@@ -41,6 +41,16 @@
 	movq %rax, RFLAGS
 .endm
 
+/* The guest's rsp saved, onto the VMM's stack, and into C++, for good. */
+.macro ENTER_VMM handler
+	movq %rsp, REG(4)
+	movq previrt_vmm_stack_top(%rip), %rsp
+	movq previrt_host_fs_base(%rip), %rax
+	wrfsbase %rax
+	call \handler
+	ud2
+.endm
+
 	.text
 
 /* From a rewritten site: `call thunk` left the return address (the site's
@@ -48,32 +58,10 @@
 	.globl previrt_site_entry
 	.type previrt_site_entry, @function
 previrt_site_entry:
-	movq %rax, REG(0)
-	movq %rcx, REG(1)
-	movq %rdx, REG(2)
-	movq %rbx, REG(3)
-	movq %rbp, REG(5)
-	movq %rsi, REG(6)
-	movq %rdi, REG(7)
-	movq %r8, REG(8)
-	movq %r9, REG(9)
-	movq %r10, REG(10)
-	movq %r11, REG(11)
-	movq %r12, REG(12)
-	movq %r13, REG(13)
-	movq %r14, REG(14)
-	movq %r15, REG(15)
-	pushfq
-	popq %rax
-	movq %rax, RFLAGS
+	SAVE_GUEST_REGISTERS
 	popq %rax
 	movq %rax, RIP
-	movq %rsp, REG(4)
-	movq previrt_vmm_stack_top(%rip), %rsp
-	movq previrt_host_fs_base(%rip), %rax
-	wrfsbase %rax
-	call previrt_on_site
-	ud2
+	ENTER_VMM previrt_on_site
 	.size previrt_site_entry, . - previrt_site_entry
 
 /* From a para-virtual entry (abi/previrt/paravirt.h): its thunk pushed the
@@ -81,34 +69,12 @@ previrt_site_entry:
 	.globl previrt_pv_entry
 	.type previrt_pv_entry, @function
 previrt_pv_entry:
-	movq %rax, REG(0)
-	movq %rcx, REG(1)
-	movq %rdx, REG(2)
-	movq %rbx, REG(3)
-	movq %rbp, REG(5)
-	movq %rsi, REG(6)
-	movq %rdi, REG(7)
-	movq %r8, REG(8)
-	movq %r9, REG(9)
-	movq %r10, REG(10)
-	movq %r11, REG(11)
-	movq %r12, REG(12)
-	movq %r13, REG(13)
-	movq %r14, REG(14)
-	movq %r15, REG(15)
-	pushfq
-	popq %rax
-	movq %rax, RFLAGS
+	SAVE_GUEST_REGISTERS
 	popq %rax
 	movq %rax, previrt_pv_op(%rip)
 	popq %rax
 	movq %rax, RIP
-	movq %rsp, REG(4)
-	movq previrt_vmm_stack_top(%rip), %rsp
-	movq previrt_host_fs_base(%rip), %rax
-	wrfsbase %rax
-	call previrt_on_pv
-	ud2
+	ENTER_VMM previrt_on_pv
 	.size previrt_pv_entry, . - previrt_pv_entry
 
 /* Where a signal handler sends the thread after it saved the guest's
@@ -168,12 +134,7 @@ previrt_pending_entry:
 	SAVE_GUEST_REGISTERS
 	popq %rax
 	movq %rax, RIP
-	movq %rsp, REG(4)
-	movq previrt_vmm_stack_top(%rip), %rsp
-	movq previrt_host_fs_base(%rip), %rax
-	wrfsbase %rax
-	call previrt_on_pending
-	ud2
+	ENTER_VMM previrt_on_pending
 	.size previrt_pending_entry, . - previrt_pending_entry
 
 /* The fast paths: what a rewritten sti, pushf or popf calls (through a thunk).

@@ -70,8 +70,6 @@ void poll_console() {
     }
 }
 
-// Brings the devices up to date and delivers an interrupt the PIC has for
-// the vCPU, if its IF lets it in.
 // Arms the host timer for the PIT's next tick (or the timeout), unless it is
 // armed for that already.
 void rearm_timer(uint64_t now) {

@@ -48,3 +48,4 @@ summary "Linux process, pre-virtualized" --on process "$image"
 summary "Linux process, para-virtualized build" --on process "$build/guest/previrt-guest-pv.elf"
 summary "KVM (previrt-vmm), short self-test" --on kvm "$image" --cmdline short
 echo "(pure virtualization fails the interrupt-flag checks by design: pushf and popf do not trap; docs/in-place-vmm.md)"
+echo "(KVM without VT-x/AMD-V, as on the project's machines, gives guest user mode no system calls: docs/kvm.md)"

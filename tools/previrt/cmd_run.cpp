@@ -22,9 +22,10 @@ constexpr char kUsage[] =
     "  process  a Linux process as the hypervisor: the in-place VMM rewrites the image's\n"
     "         sites at load time (pre-virtualization); --pure leaves them, so every\n"
     "         privileged instruction traps and is emulated (64-bit entry)\n"
-    "--pure: process only. KVM only: --trace-exits FILE writes every exit's guest rip, kind and port or address (the\n"
-    "input of 'previrt annotate'); --stats prints exit counts by kind; --console-input feeds\n"
-    "stdin to the guest's console even when --serial is a file.\n";
+    "kvm and process: --trace-exits FILE writes a line per exit (kvm) or trap (process): the\n"
+    "guest rip, the kind and the port or address, the input of 'previrt annotate'; --stats\n"
+    "prints exits (kvm) or entries into the in-place VMM (process) by kind; --console-input\n"
+    "feeds stdin to the guest's console even when --serial is a file. process only: --pure.\n";
 
 }  // namespace
 

@@ -186,6 +186,10 @@ int run(const platforms::RunOptions& o, Mode mode) {
             return platforms::kExitPlatform;
         }
     }
+    if (!o.trace_exits.empty() && !(m->trace = std::fopen(o.trace_exits.c_str(), "w"))) {
+        std::cerr << "previrt-process: cannot write " << o.trace_exits << "\n";
+        return platforms::kExitPlatform;
+    }
     m->console_input = o.serial == "stdio" || o.console_input;
     // Console input is a host event like the timer: SIGIO to this thread when
     // stdin becomes readable (a terminal or a pipe). Put back at the end.
@@ -273,6 +277,7 @@ int run(const platforms::RunOptions& o, Mode mode) {
         line("memory", "user maps", st.user_maps);
     }
     m->user.reset();
+    if (m->trace) std::fclose(m->trace);
     if (m->serial_fd != 1) close(m->serial_fd);
     munmap(ram, m->ram_size);
     close(m->memfd);

@@ -19,6 +19,12 @@ void set_host_gs_base(uint64_t base) { asm volatile("wrgsbase %0" : : "r"(base) 
 
 // ---- guest kernel mode --------------------------------------------------------
 
+// One line of --trace-exits: "<rip> <kind> <detail>", as previrt-vmm writes
+// them. Traps only: a rewritten site costs a call, not a trap, and is not one.
+void trace_trap(uint64_t rip, const char* kind, const std::string& detail) {
+    if (machine->trace) std::fprintf(machine->trace, "%#llx %s %s\n", static_cast<unsigned long long>(rip), kind, detail.c_str());
+}
+
 [[noreturn]] void continue_guest() {
     for (;;) {
         if (vcpu.cpl == 3) {
@@ -87,6 +93,7 @@ bool device_access(uint64_t address, uint64_t pa) {
     GprOperand r;
     if (!write && (src.type != ZYDIS_OPERAND_TYPE_MEMORY || !gpr_of(dst.reg.value, r))) return false;
     if (!write) write_gpr(vcpu, r, ~0ull);
+    trace_trap(vcpu.rip, "mmio", fmt::format("{:#x} {} {}", pa, write ? "write" : "read", (write ? src : dst).size / 8));
     if (machine->unknown_device_memory.insert(pa).second)
         std::cerr << fmt::format("previrt-process: {} of unknown device memory at {:#x} (guest {:#x}){}\n",
                                  write ? "write" : "read", pa, address, write ? " ignored" : ": all ones");
@@ -135,6 +142,8 @@ void handle_trap() {
     if (!decode_at(vcpu.rip, d, fetch_faulted))
         return deliver_event(sig == SIGILL ? Event::exception(kVectorInvalidOpcode) : Event::exception(kVectorGeneralProtection, 0));
     uint64_t at = vcpu.rip;
+    bool io = d.insn.mnemonic == ZYDIS_MNEMONIC_IN || d.insn.mnemonic == ZYDIS_MNEMONIC_OUT;
+    trace_trap(at, io ? "io" : "trap", text_of(d, at));
     Emulation e = emulate(machine->memory, vcpu, *machine, d);
     if (e.outcome == Outcome::Unsupported && sig == SIGILL) return deliver_event(Event::exception(kVectorInvalidOpcode));
     complete(e, at + d.insn.length, at + d.insn.length, text_of(d, at).c_str());

@@ -103,6 +103,7 @@ struct Machine final : Platform {
     devices::PortBus bus;
     std::set<uint16_t> unknown_ports;
     std::set<uint64_t> unknown_device_memory;
+    std::FILE* trace = nullptr;  // --trace-exits: a line per trap, the format `previrt annotate` reads
     std::unique_ptr<UserSpace> user;
     RewriteResult sites;
     afterburner::InsnDecoder decoder;
@@ -213,6 +214,7 @@ Access access_of_fault(uint64_t address);
 void run_user_once();
 
 // kernel_mode.cpp
+void trace_trap(uint64_t rip, const char* kind, const std::string& detail);
 [[noreturn]] void continue_guest();
 void complete(const Emulation& e, uint64_t natural_next, uint64_t resume_at, const char* what);
 void handle_trap();

@@ -16,6 +16,7 @@ struct RunOptions {
     std::string trace_exits;        // a file for one line per exit: "<rip> <kind> <detail>"
     bool stats = false;             // print exit counts by kind at the end
     bool console_input = false;     // feed stdin to the guest's console even when serial goes to a file
+    bool kvm_irqchip = true;        // KVM: use its in-kernel PIC and PIT where it offers them
 };
 
 // Exit statuses of `previrt run` beyond the guest's own (0-254 through the exit port).

@@ -122,6 +122,12 @@ kvm_sregs Vcpu::sregs() const {
 
 void Vcpu::set_sregs(const kvm_sregs& s) { checked(ioctl(fd_.get(), KVM_SET_SREGS, &s), "KVM_SET_SREGS"); }
 
+void Vcpu::inject(uint8_t vector) {
+    kvm_interrupt i{};
+    i.irq = vector;
+    checked(ioctl(fd_.get(), KVM_INTERRUPT, &i), "KVM_INTERRUPT");
+}
+
 void Vcpu::set_supported_cpuid(const System& system) {
     constexpr int kMaxEntries = 256;
     std::vector<uint8_t> buffer(sizeof(CpuidHeader) + kMaxEntries * sizeof(kvm_cpuid_entry2));

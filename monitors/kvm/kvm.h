@@ -73,6 +73,8 @@ public:
     void set_regs(const kvm_regs& r);
     kvm_sregs sregs() const;
     void set_sregs(const kvm_sregs& s);
+    // KVM_INTERRUPT: an external interrupt, for a VM without the in-kernel irqchip.
+    void inject(uint8_t vector);
     // Gives the vCPU the host's CPUID (KVM_GET_SUPPORTED_CPUID).
     void set_supported_cpuid(const System& system);
 

@@ -26,6 +26,7 @@
 #include "devices/uart16550.h"
 #include "elf/elf_file.h"
 #include "monitors/kvm/exit_stats.h"
+#include "monitors/kvm/irqchip.h"
 #include "monitors/kvm/kvm.h"
 #include "monitors/loader/guest_loader.h"
 #include "previrt/guest_layout.h"
@@ -36,7 +37,12 @@ namespace {
 constexpr uint32_t kIrqCom1 = 4;
 
 std::atomic<bool> timed_out;
-void on_kick(int) {}
+// The kick (SIGUSR1): ends a KVM_RUN in progress, and, through immediate_exit,
+// one that is about to start, so that no kick is lost between a check and the run.
+kvm_run* volatile kick_run = nullptr;
+void on_kick(int) {
+    if (kick_run) kick_run->immediate_exit = 1;
+}
 
 // Guest RAM: anonymous memory, unmapped when the run ends.
 class GuestMemory {
@@ -119,16 +125,15 @@ int run(const platforms::RunOptions& o) {
         std::cerr << "previrt-vmm: " << e.what() << (e.error() == EACCES ? " (no permission)" : "") << "\n";
         return platforms::kExitNoKvm;
     }
-    if (!system->check_extension(KVM_CAP_IRQCHIP) || !system->check_extension(KVM_CAP_PIT2)) {
-        std::cerr << "previrt-vmm: this KVM has no in-kernel irqchip and PIT, which previrt-vmm needs\n";
-        return platforms::kExitPlatform;
-    }
+    bool in_kernel = o.kvm_irqchip && system->check_extension(KVM_CAP_IRQCHIP) && system->check_extension(KVM_CAP_PIT2);
     bool hardware = host_has_hardware_virtualization();
     std::cerr << (hardware ? "previrt-vmm: KVM on hardware virtualization (VT-x/AMD-V): the guest runs natively\n"
                            : "previrt-vmm: KVM without VT-x/AMD-V on this host: a software hypervisor that emulates "
                              "every guest instruction\n")
-              << "previrt-vmm: 8259 PIC pair, 8254 PIT: KVM's in-kernel models; UART, PCI host bridge, CMOS, exit "
-                 "port: previrt's device library\n";
+              << (in_kernel ? "previrt-vmm: 8259 PIC pair, 8254 PIT: KVM's in-kernel models; UART, PCI host bridge, "
+                              "CMOS, exit port: previrt's device library\n"
+                            : "previrt-vmm: 8259 PIC pair, 8254 PIT, UART, PCI host bridge, CMOS, exit port: previrt's "
+                              "device library (interrupts injected with KVM_INTERRUPT)\n");
 
     elf::File image;
     try {
@@ -150,8 +155,10 @@ int run(const platforms::RunOptions& o) {
 
     Vm vm(*system);
     vm.set_memory(0, 0, ram.span().data(), ram_size);
-    vm.create_irqchip();
-    vm.create_pit();
+    if (in_kernel) {
+        vm.create_irqchip();
+        vm.create_pit();
+    }
     Vcpu vcpu(*system, vm, 0);
     vcpu.set_supported_cpuid(*system);
     enter_long_mode(vcpu, boot);
@@ -162,8 +169,12 @@ int run(const platforms::RunOptions& o) {
         std::cerr << "previrt-vmm: cannot write " << o.serial << "\n";
         return platforms::kExitPlatform;
     }
+    pthread_t vcpu_thread = pthread_self();
     std::mutex device_lock;  // the devices are touched by the vCPU thread and the console thread
-    devices::Uart16550 uart([&](bool level) { vm.irq_line(kIrqCom1, level); },
+    devices::PortBus bus;
+    std::unique_ptr<UserIrqchip> irqchip;
+    if (!in_kernel) irqchip = std::make_unique<UserIrqchip>(bus, gettid(), SIGUSR1);
+    devices::Uart16550 uart([&](bool level) { irqchip ? irqchip->set_irq(kIrqCom1, level) : vm.irq_line(kIrqCom1, level); },
                             [&](uint8_t byte) {
                                 std::fputc(byte, serial_out);
                                 if (byte == '\n') std::fflush(serial_out);
@@ -171,7 +182,6 @@ int run(const platforms::RunOptions& o) {
     devices::PciHost pci;
     devices::CmosRtc cmos(ram_size);
     devices::ExitPort exit_port;
-    devices::PortBus bus;
     bus.add(0x3f8, 8, uart, "com1");
     bus.add(0xcf8, 8, pci, "pci");
     bus.add(0x70, 2, cmos, "cmos");
@@ -188,6 +198,7 @@ int run(const platforms::RunOptions& o) {
                 if (read(0, &c, 1) != 1) break;
                 std::lock_guard g(device_lock);
                 uart.receive(c);
+                if (irqchip) pthread_kill(vcpu_thread, SIGUSR1);  // the vCPU may be halted
             }
         });
     }
@@ -197,7 +208,6 @@ int run(const platforms::RunOptions& o) {
     sa.sa_handler = on_kick;
     sigaction(SIGUSR1, &sa, nullptr);
     timed_out = false;
-    pthread_t vcpu_thread = pthread_self();
     std::thread watchdog;
     std::mutex watchdog_lock;
     std::condition_variable watchdog_cv;
@@ -225,8 +235,15 @@ int run(const platforms::RunOptions& o) {
     };
 
     int result = platforms::kExitGuestNoStatus;
+    kick_run = &vcpu.state();
     for (bool running = true; running;) {
-        if (!vcpu.run()) {
+        if (irqchip) {
+            std::lock_guard g(device_lock);
+            irqchip->before_run(vcpu);
+        }
+        bool exited = vcpu.run();
+        vcpu.state().immediate_exit = 0;
+        if (!exited) {
             if (timed_out) {
                 std::cerr << "previrt-vmm: the guest ran past --timeout " << o.timeout_seconds << "s; stopped\n"
                           << register_dump(vcpu);
@@ -274,8 +291,16 @@ int run(const platforms::RunOptions& o) {
         }
         case KVM_EXIT_HLT:
             note("hlt", 0, "");
+            if (irqchip && UserIrqchip::can_wake(vcpu)) {
+                std::unique_lock l(device_lock);
+                irqchip->wait(l);
+                break;
+            }
             std::cerr << "previrt-vmm: the guest halted with nothing to wake it\n" << register_dump(vcpu);
             running = false;
+            break;
+        case KVM_EXIT_IRQ_WINDOW_OPEN:
+            note("irq_window", 0, "");
             break;
         case KVM_EXIT_SHUTDOWN:
             note("shutdown", 0, "");
@@ -302,6 +327,7 @@ int run(const platforms::RunOptions& o) {
         }
     }
 
+    kick_run = nullptr;
     stopping = true;
     watchdog_cv.notify_all();
     if (watchdog.joinable()) watchdog.join();

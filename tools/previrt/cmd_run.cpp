@@ -12,7 +12,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: previrt run --on PLATFORM IMAGE [--cmdline TEXT] [--mem MIB] [--serial stdio|FILE] [--timeout SECONDS]\n"
-    "                  [--trace-exits FILE] [--stats] [--console-input] [--pure]\n"
+    "                  [--trace-exits FILE] [--stats] [--console-input] [--pure] [--no-kvm-irqchip]\n"
     "Boots the guest ELF IMAGE on PLATFORM and exits with the status the guest wrote to the exit\n"
     "port; otherwise 120: the image cannot be loaded, 121: no usable /dev/kvm, 124: --timeout\n"
     "passed, 125: the guest stopped without a status (a triple fault), 126: the platform failed.\n"
@@ -25,7 +25,8 @@ constexpr char kUsage[] =
     "kvm and process: --trace-exits FILE writes a line per exit (kvm) or trap (process): the\n"
     "guest rip, the kind and the port or address, the input of 'previrt annotate'; --stats\n"
     "prints exits (kvm) or entries into the in-place VMM (process) by kind; --console-input\n"
-    "feeds stdin to the guest's console even when --serial is a file. process only: --pure.\n";
+    "feeds stdin to the guest's console even when --serial is a file. process only: --pure.\n"
+    "kvm only: --no-kvm-irqchip uses previrt's PIC and PIT even where KVM has its own.\n";
 
 }  // namespace
 
@@ -48,6 +49,8 @@ int cmd_run(const Args& args) {
             o.serial = *v;
         } else if (a == "--trace-exits" && (v = value())) {
             o.trace_exits = *v;
+        } else if (a == "--no-kvm-irqchip") {
+            o.kvm_irqchip = false;
         } else if (a == "--pure") {
             pure = true;
         } else if (a == "--stats") {

@@ -1,0 +1,69 @@
+#include "monitors/kvm/irqchip.h"
+
+#include <signal.h>
+
+namespace previrt::kvm {
+
+uint64_t UserIrqchip::MonotonicClock::now_ns() const {
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return uint64_t(t.tv_sec) * 1'000'000'000 + uint64_t(t.tv_nsec);
+}
+
+UserIrqchip::UserIrqchip(devices::PortBus& bus, pid_t vcpu_tid, int kick_signal)
+    : pit_([this](bool level) { pic_.set_irq(0, level); }, clock_) {
+    bus.add(devices::Pic8259Pair::kMasterBase, devices::Pic8259Pair::kPortsPerChip, pic_, "pic-master");
+    bus.add(devices::Pic8259Pair::kSlaveBase, devices::Pic8259Pair::kPortsPerChip, pic_, "pic-slave");
+    bus.add(devices::Pit8254::kBase, devices::Pit8254::kPorts, pit_, "pit");
+    bus.add(devices::Pit8254::kPortB, 1, pit_, "port-b");
+    sigevent sev{};
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = kick_signal;
+    sev._sigev_un._tid = vcpu_tid;
+    have_timer_ = timer_create(CLOCK_MONOTONIC, &sev, &timer_) == 0;
+    if (!have_timer_) throw KvmError("timer_create for the PIT", errno);
+}
+
+UserIrqchip::~UserIrqchip() {
+    if (have_timer_) timer_delete(timer_);
+}
+
+int UserIrqchip::before_run(Vcpu& vcpu) {
+    pit_.update();
+    kvm_run& r = vcpu.state();
+    int injected = -1;
+    if (pic_.pending() && r.ready_for_interrupt_injection && r.if_flag) {
+        injected = pic_.acknowledge();
+        vcpu.inject(static_cast<uint8_t>(injected));
+    }
+    // Another request waits: have KVM come back as soon as the guest can take it.
+    r.request_interrupt_window = pic_.pending() ? 1 : 0;
+    uint64_t next = pit_.next_event_ns();
+    itimerspec t{};
+    if (next != UINT64_MAX) {
+        t.it_value.tv_sec = time_t(next / 1'000'000'000);
+        t.it_value.tv_nsec = long(next % 1'000'000'000);
+        if (!t.it_value.tv_sec && !t.it_value.tv_nsec) t.it_value.tv_nsec = 1;
+    }
+    timer_settime(timer_, TIMER_ABSTIME, &t, nullptr);
+    return injected;
+}
+
+void UserIrqchip::wait(std::unique_lock<std::mutex>& lock) {
+    pit_.update();
+    if (pic_.pending()) return;
+    uint64_t next = pit_.next_event_ns();
+    lock.unlock();
+    timespec t{};
+    if (next == UINT64_MAX) {
+        t.tv_sec = 1;
+        clock_nanosleep(CLOCK_MONOTONIC, 0, &t, nullptr);  // a kick or a second, whichever first
+    } else {
+        t.tv_sec = time_t(next / 1'000'000'000);
+        t.tv_nsec = long(next % 1'000'000'000);
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nullptr);
+    }
+    lock.lock();
+}
+
+}  // namespace previrt::kvm

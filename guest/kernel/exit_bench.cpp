@@ -11,6 +11,8 @@ namespace guest {
 namespace {
 
 constexpr uint16_t kUartScratch = 0x3ff;  // COM1's scratch register: a port every platform answers
+constexpr uint16_t kUartIer = 0x3f9;      // COM1's interrupt enable register (PC16550D, Table II)
+constexpr uint8_t kIerThre = 1u << 1;     // "Enable Transmitter Holding Register Empty Interrupt"
 // The top 2 MiB of the kernel window: device memory no platform backs with RAM.
 constexpr uint64_t kUnbackedPhys = previrt::layout::kKernelWindowSize - (2ull << 20);
 
@@ -36,6 +38,20 @@ void run_exit_bench(bool short_run) {
     start = cpu::rdtsc();
     for (uint64_t i = 0; i < n; ++i) (void)*device;
     report("mmio_read", cpu::rdtsc() - start, n);
+
+    // hlt with an interrupt already on its way: turning THRE's enable bit on
+    // raises COM1's interrupt at once (THR is empty), so each hlt is woken
+    // straight away and the figure is halting and waking, not waiting: the
+    // IER writes, the interrupt's delivery, the driver's handler and EOI.
+    uint8_t ier = cpu::inb(kUartIer);
+    start = cpu::rdtsc();
+    for (uint64_t i = 0; i < n; ++i) {
+        cpu::cli();
+        cpu::outb(kUartIer, ier | kIerThre);
+        cpu::sti_hlt();
+        cpu::outb(kUartIer, ier);
+    }
+    report("hlt_wakeup", cpu::rdtsc() - start, n);
 
     start = cpu::rdtsc();
     for (uint64_t i = 0; i < n; ++i) asm volatile("nop");

@@ -14,6 +14,7 @@ packages=(
     clang libclang-rt-dev                        # libFuzzer
     qemu-system-x86                              # the bare PC the guest boots on
     gnuplot-nox                                  # previrt bench --plot
+    gdb                                          # debugging the guest kernel as a process (a test does it)
 )
 missing=()
 for p in "${packages[@]}"; do

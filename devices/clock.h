@@ -10,10 +10,13 @@ namespace previrt::devices {
 
 class Clock {
 public:
-    virtual ~Clock() = default;
-
     // Never goes back.
     virtual uint64_t now_ns() const = 0;
+
+protected:
+    // Never deleted through this interface: no virtual destructor, so the
+    // models need no operator delete (they build freestanding).
+    ~Clock() = default;
 };
 
 }  // namespace previrt::devices

@@ -1,5 +1,9 @@
 #include "devices/cmos_rtc.h"
 
+#if __STDC_HOSTED__
+#include <ctime>
+#endif
+
 #include <algorithm>
 #include <utility>
 
@@ -91,7 +95,9 @@ void set_word(std::array<uint8_t, 128>& ram, uint8_t index, uint64_t value) {
 }  // namespace
 
 CmosRtc::CmosRtc(uint64_t ram_bytes, Clock clock) : clock_(std::move(clock)) {
-    if (!clock_) clock_ = [] { return std::time(nullptr); };
+#if __STDC_HOSTED__
+    if (!clock_) clock_ = [] { return static_cast<int64_t>(std::time(nullptr)); };
+#endif
     ram_[kRegisterA] = kRegisterAReset;
     ram_[kRegisterB] = kRegisterBReset;
     constexpr uint64_t kMiB = 1 << 20;

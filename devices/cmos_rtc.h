@@ -16,8 +16,8 @@
 
 #include <array>
 #include <cstdint>
-#include <ctime>
-#include <functional>
+
+#include "devices/callback.h"
 
 #include "devices/byte_port_device.h"
 
@@ -29,11 +29,12 @@ public:
     static constexpr uint16_t kDataPort = 0x71;
     static constexpr uint16_t kPorts = 2;
 
-    using Clock = std::function<std::time_t()>;
+    using Clock = Callback<int64_t()>;
 
     // `ram_bytes`: the guest's RAM, contiguous from address 0, for the memory
     // size bytes firmware and kernels read. `clock` gives seconds since the
-    // Unix epoch; without one the host's std::time.
+    // Unix epoch; without one the host's time() (in a hosted build; 1970 in a
+    // freestanding one, where the caller should give a clock).
     explicit CmosRtc(uint64_t ram_bytes, Clock clock = {});
 
 private:

@@ -4,7 +4,7 @@
 
 namespace previrt::devices {
 
-ExitPort::ExitPort(std::function<void(uint8_t status)> on_exit) : on_exit_(std::move(on_exit)) {}
+ExitPort::ExitPort(Callback<void(uint8_t status)> on_exit) : on_exit_(std::move(on_exit)) {}
 
 // isa-debug-exit has nothing to read; an open bus reads as all ones.
 uint32_t ExitPort::read(uint16_t, unsigned) { return 0xffffffff; }

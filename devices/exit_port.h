@@ -5,8 +5,9 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
+
+#include "devices/callback.h"
 
 #include "devices/port_device.h"
 #include "previrt/guest_layout.h"
@@ -20,7 +21,7 @@ public:
 
     // `on_exit` is told each status written, for a caller that wants to stop
     // at once rather than poll status().
-    explicit ExitPort(std::function<void(uint8_t status)> on_exit = {});
+    explicit ExitPort(Callback<void(uint8_t status)> on_exit = {});
 
     // The status of the last write (its low byte), or nothing yet.
     std::optional<uint8_t> status() const { return status_; }
@@ -29,7 +30,7 @@ public:
     void write(uint16_t port, unsigned size, uint32_t value) override;
 
 private:
-    std::function<void(uint8_t)> on_exit_;
+    Callback<void(uint8_t)> on_exit_;
     std::optional<uint8_t> status_;
 };
 

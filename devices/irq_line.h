@@ -3,12 +3,13 @@
 // recorder in a test); the device only says the line's level.
 #pragma once
 
-#include <functional>
 #include <utility>
+
+#include "devices/callback.h"
 
 namespace previrt::devices {
 
-using IrqLine = std::function<void(bool level)>;
+using IrqLine = Callback<void(bool level)>;
 
 // Drives an IrqLine as a level and calls it only when the level changes, so a
 // device can re-evaluate its interrupt condition after every register access

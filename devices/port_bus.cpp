@@ -12,22 +12,24 @@ constexpr uint32_t size_mask(unsigned size) { return size == 4 ? 0xffffffffu : (
 
 }  // namespace
 
-bool PortBus::add(uint16_t first, uint16_t count, PortDevice& device, std::string name) {
+bool PortBus::add(uint16_t first, uint16_t count, PortDevice& device, const char* name) {
     uint32_t end = uint32_t{first} + count;
-    if (count == 0 || end > 0x10000) return false;
-    auto next = std::upper_bound(ranges_.begin(), ranges_.end(), first,
-                                 [](uint32_t port, const Range& r) { return port < r.first; });
-    if (next != ranges_.end() && next->first < end) return false;
-    if (next != ranges_.begin() && std::prev(next)->end > first) return false;
-    ranges_.insert(next, Range{first, end, &device, std::move(name)});
+    if (count == 0 || end > 0x10000 || count_ == kMaxRanges) return false;
+    Range* next = std::upper_bound(ranges_, ranges_ + count_, uint32_t{first},
+                                   [](uint32_t port, const Range& r) { return port < r.first; });
+    if (next != ranges_ + count_ && next->first < end) return false;
+    if (next != ranges_ && (next - 1)->end > first) return false;
+    std::move_backward(next, ranges_ + count_, ranges_ + count_ + 1);
+    *next = Range{first, end, &device, name ? name : ""};
+    ++count_;
     return true;
 }
 
 const PortBus::Range* PortBus::range_of(uint16_t port) const {
-    auto next = std::upper_bound(ranges_.begin(), ranges_.end(), uint32_t{port},
-                                 [](uint32_t p, const Range& r) { return p < r.first; });
-    if (next == ranges_.begin()) return nullptr;
-    const Range& r = *std::prev(next);
+    const Range* next = std::upper_bound(ranges_, ranges_ + count_, uint32_t{port},
+                                         [](uint32_t p, const Range& r) { return p < r.first; });
+    if (next == ranges_) return nullptr;
+    const Range& r = *(next - 1);
     return port < r.end ? &r : nullptr;
 }
 
@@ -38,7 +40,10 @@ PortDevice* PortBus::find(uint16_t port) const {
 
 std::string_view PortBus::name(uint16_t port) const {
     const Range* r = range_of(port);
-    return r ? std::string_view(r->name) : std::string_view();
+    if (!r) return {};
+    size_t n = 0;  // by hand: a freestanding build has no strlen
+    while (r->name[n]) ++n;
+    return {r->name, n};
 }
 
 bool PortBus::read(uint16_t port, unsigned size, uint32_t& value) {

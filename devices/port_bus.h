@@ -4,9 +4,7 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <string_view>
-#include <vector>
 
 #include "devices/port_device.h"
 
@@ -15,10 +13,12 @@ namespace previrt::devices {
 class PortBus {
 public:
     // Claims ports [first, first + count) for `device`, which must outlive the
-    // bus; `name` is for the caller's messages. Returns false, and claims
-    // nothing, if the range is empty, runs past port 0xffff or overlaps a range
-    // already claimed.
-    bool add(uint16_t first, uint16_t count, PortDevice& device, std::string name);
+    // bus; `name` (which must too: a string literal) is for the caller's
+    // messages. Returns false, and claims nothing, if the range is empty, runs
+    // past port 0xffff, overlaps a range already claimed, or the bus holds
+    // kMaxRanges already.
+    static constexpr unsigned kMaxRanges = 32;
+    bool add(uint16_t first, uint16_t count, PortDevice& device, const char* name);
 
     // The device that claimed `port`, or nullptr.
     PortDevice* find(uint16_t port) const;
@@ -37,11 +37,14 @@ private:
     struct Range {
         uint32_t first, end;  // end is one past the last port; 32 bits so 0xffff can be the last
         PortDevice* device;
-        std::string name;
+        const char* name;
     };
     const Range* range_of(uint16_t port) const;
 
-    std::vector<Range> ranges_;  // sorted by first, disjoint
+    // Sorted by first, disjoint; a fixed array, so that the bus needs no
+    // allocation (it builds freestanding, for an in-place VMM).
+    Range ranges_[kMaxRanges] = {};
+    unsigned count_ = 0;
 };
 
 }  // namespace previrt::devices

@@ -42,7 +42,7 @@ constexpr Field kMsrCts{4}, kMsrDsr{5}, kMsrRi{6}, kMsrDcd{7};
 
 }  // namespace
 
-Uart16550::Uart16550(IrqLine irq, std::function<void(uint8_t)> transmit, uint16_t base)
+Uart16550::Uart16550(IrqLine irq, Callback<void(uint8_t)> transmit, uint16_t base)
     : irq_(std::move(irq)), transmit_(std::move(transmit)), base_(base) {
     // Table III: MSR's upper half follows the inputs from reset on, its change bits clear.
     msr_ = modem_inputs();

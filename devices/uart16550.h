@@ -19,7 +19,6 @@
 
 #include <array>
 #include <cstdint>
-#include <functional>
 
 #include "devices/byte_port_device.h"
 #include "devices/irq_line.h"
@@ -36,7 +35,7 @@ public:
     // `transmit` gets each byte the guest sends to the line (never in
     // loopback); `irq` is the interrupt output. `base` is the first of the
     // eight ports the caller maps to this UART.
-    Uart16550(IrqLine irq, std::function<void(uint8_t)> transmit, uint16_t base = kCom1Base);
+    Uart16550(IrqLine irq, Callback<void(uint8_t)> transmit, uint16_t base = kCom1Base);
 
     // A byte arriving on the line. With the FIFOs off it lands in the one-byte
     // holding register, overwriting an unread byte; with them on it joins the
@@ -66,7 +65,7 @@ private:
     void update_irq();
 
     IrqLevel irq_;
-    std::function<void(uint8_t)> transmit_;
+    Callback<void(uint8_t)> transmit_;
     uint16_t base_;
 
     uint8_t ier_ = 0, lcr_ = 0, mcr_ = 0, scr_ = 0, dll_ = 0, dlm_ = 0;

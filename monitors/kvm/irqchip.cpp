@@ -4,12 +4,6 @@
 
 namespace previrt::kvm {
 
-uint64_t UserIrqchip::MonotonicClock::now_ns() const {
-    timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return uint64_t(t.tv_sec) * 1'000'000'000 + uint64_t(t.tv_nsec);
-}
-
 UserIrqchip::UserIrqchip(devices::PortBus& bus, pid_t vcpu_tid, int kick_signal)
     : pit_([this](bool level) { pic_.set_irq(0, level); }, clock_) {
     bus.add(devices::Pic8259Pair::kMasterBase, devices::Pic8259Pair::kPortsPerChip, pic_, "pic-master");
@@ -38,14 +32,7 @@ int UserIrqchip::before_run(Vcpu& vcpu) {
     }
     // Another request waits: have KVM come back as soon as the guest can take it.
     r.request_interrupt_window = pic_.pending() ? 1 : 0;
-    uint64_t next = pit_.next_event_ns();
-    itimerspec t{};
-    if (next != UINT64_MAX) {
-        t.it_value.tv_sec = time_t(next / 1'000'000'000);
-        t.it_value.tv_nsec = long(next % 1'000'000'000);
-        if (!t.it_value.tv_sec && !t.it_value.tv_nsec) t.it_value.tv_nsec = 1;
-    }
-    timer_settime(timer_, TIMER_ABSTIME, &t, nullptr);
+    devices::arm_timer_at(timer_, pit_.next_event_ns());
     return injected;
 }
 

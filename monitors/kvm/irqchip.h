@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "devices/clock.h"
+#include "devices/host_clock.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/port_bus.h"
@@ -46,11 +46,7 @@ public:
     void wait(std::unique_lock<std::mutex>& lock);
 
 private:
-    class MonotonicClock final : public devices::Clock {
-    public:
-        uint64_t now_ns() const override;
-    };
-    MonotonicClock clock_;
+    devices::MonotonicClock clock_;
     devices::Pic8259Pair pic_{[](bool) {}};  // its INT is looked at before each run
     devices::Pit8254 pit_;
     timer_t timer_{};

@@ -40,13 +40,7 @@ volatile uint64_t armed_at = UINT64_MAX;
 
 void arm_timer(uint64_t at) {
     armed_at = at;
-    itimerspec t{};
-    if (at != UINT64_MAX) {
-        t.it_value.tv_sec = time_t(at / 1'000'000'000);
-        t.it_value.tv_nsec = long(at % 1'000'000'000);
-        if (!t.it_value.tv_sec && !t.it_value.tv_nsec) t.it_value.tv_nsec = 1;
-    }
-    timer_settime(machine->timer, TIMER_ABSTIME, &t, nullptr);
+    devices::arm_timer_at(machine->timer, at);
 }
 
 void sync_in() { vcpu.rflags = hot_page().interrupt_flag ? vcpu.rflags | kFlagIf : vcpu.rflags & ~kFlagIf; }
@@ -70,12 +64,18 @@ void poll_console() {
     }
 }
 
-// Arms the host timer for the PIT's next tick (or the timeout), unless it is
-// armed for that already.
-void rearm_timer(uint64_t now) {
+// The host's next event for the guest: the PIT's next tick, or --timeout.
+uint64_t next_host_event() {
     uint64_t next = machine->pit.next_event_ns();
-    if (machine->deadline < next) next = machine->deadline;
-    if (next != armed_at || next <= now) arm_timer(next);
+    return machine->deadline < next ? machine->deadline : next;
+}
+
+// Arms the host timer for the host's next event, unless it is armed for that
+// already. This runs after every emulated instruction, so the clock is read
+// only when the timer is armed for that time already (it may have fired).
+void rearm_timer() {
+    uint64_t next = next_host_event();
+    if (next != armed_at || next <= now_ns()) arm_timer(next);
 }
 
 // Delivers the interrupt the PIC has for the vCPU, if its IF lets it in.
@@ -97,7 +97,7 @@ bool service_events(bool deliver_now) {
         fatal(platforms::kExitTimeout, fmt::format("the guest ran past --timeout {}s; stopped", machine->options.timeout_seconds));
     machine->pit.update();
     poll_console();
-    rearm_timer(now);
+    rearm_timer();
     return deliver_now && deliver_interrupt();
 }
 
@@ -113,8 +113,7 @@ void idle() {
         if (!vcpu.interrupts_enabled())
             fatal(platforms::kExitGuestNoStatus, "the guest halted with interrupts disabled: nothing can wake it");
         machine->flush_serial();  // the console is batched by line, and while the guest waits
-        uint64_t next = machine->pit.next_event_ns();
-        if (machine->deadline < next) next = machine->deadline;
+        uint64_t next = next_host_event();
         uint64_t now = now_ns();
         int timeout_ms = next == UINT64_MAX ? 1000 : next <= now ? 0 : int((next - now + 999'999) / 1'000'000);
         pollfd p{0, POLLIN, 0};

@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "vmm/process/decoded.h"
 #include "vmm/process/paravirt.h"
 
 namespace previrt::vmm::process {
@@ -50,7 +51,7 @@ void complete(const Emulation& e, uint64_t natural_next, uint64_t resume_at, con
             if (hot_page().pending) {
                 service_events();
             } else {
-                rearm_timer(now_ns());  // the access may have programmed the PIT
+                rearm_timer();  // the access may have programmed the PIT
                 deliver_interrupt();
             }
         } else {
@@ -73,10 +74,7 @@ void complete(const Emulation& e, uint64_t natural_next, uint64_t resume_at, con
 }
 
 std::string text_of(const DecodedInstruction& d, uint64_t at) {
-    afterburner::DecodedInsn a;
-    std::memcpy(&a.insn, &d.insn, sizeof a.insn);
-    std::memcpy(a.operands, d.operands, sizeof a.operands);
-    return "'" + machine->decoder.format(a, at) + "'";
+    return "'" + machine->decoder.format(to_afterburner(d), at) + "'";
 }
 
 // A guest kernel access to device memory (its tables map a physical address

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "afterburner/insn_decoder.h"
-#include "devices/clock.h"
+#include "devices/host_clock.h"
 #include "devices/cmos_rtc.h"
 #include "devices/exit_port.h"
 #include "devices/pci_host.h"
@@ -60,16 +60,7 @@ namespace previrt::vmm::process {
 inline constexpr unsigned kIrqTimer = 0, kIrqCom1 = 4;
 inline constexpr uint64_t kRetryNs = 50'000;  // a signal that came in a fast path is looked at again this soon
 
-inline uint64_t now_ns() {
-    timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return uint64_t(t.tv_sec) * 1'000'000'000 + uint64_t(t.tv_nsec);
-}
-
-class MonotonicClock final : public devices::Clock {
-public:
-    uint64_t now_ns() const override { return process::now_ns(); }
-};
+inline uint64_t now_ns() { return devices::monotonic_now_ns(); }
 
 enum class Reason : int { None, Trap };
 
@@ -92,7 +83,7 @@ struct Machine final : Platform {
     int memfd = -1;
     uint64_t ram_size = 0;
     GuestMemory memory;
-    MonotonicClock clock;
+    devices::MonotonicClock clock;
     devices::Pic8259Pair pic{[](bool) {}};
     devices::Pit8254 pit{[this](bool level) { pic.set_irq(kIrqTimer, level); }, clock};
     devices::Uart16550 uart{[this](bool level) { pic.set_irq(kIrqCom1, level); },
@@ -200,7 +191,7 @@ std::string register_dump();
 [[noreturn]] void finish(int status, const std::string& message = {});
 [[noreturn]] void fatal(int status, const std::string& message);
 void arm_timer(uint64_t at);
-void rearm_timer(uint64_t now);
+void rearm_timer();
 void sync_in();
 void deliver_event(Event e);
 bool deliver_interrupt();

@@ -14,6 +14,7 @@
 
 #include "afterburner/insn_decoder.h"
 #include "previrt/paravirt.h"
+#include "vmm/process/decoded.h"
 #include "vmm/process/hole.h"
 
 namespace previrt::vmm::process {
@@ -30,10 +31,7 @@ DecodedInstruction decode(std::initializer_list<uint8_t> bytes) {
     afterburner::InsnDecoder decoder;
     auto d = decoder.decode(b);
     if (!d || d->insn.length != b.size()) throw std::logic_error("para-virtual entries: a bad instruction template");
-    DecodedInstruction r;
-    std::memcpy(&r.insn, &d->insn, sizeof r.insn);
-    std::memcpy(r.operands, d->operands, sizeof r.operands);
-    return r;
+    return to_core(*d);
 }
 
 const Instructions& instructions() {

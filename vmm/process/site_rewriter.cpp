@@ -10,6 +10,7 @@
 #include "afterburner/catalogue.h"
 #include "afterburner/insn_decoder.h"
 #include "afterburner/site_table.h"
+#include "vmm/process/decoded.h"
 #include "vmm/process/hole.h"
 
 namespace previrt::vmm::process {
@@ -273,8 +274,7 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
         site.address = s.address;
         site.site_length = r.site_length;
         site.kind = r.kind;
-        std::memcpy(&site.insn.insn, &d->insn, sizeof d->insn);
-        std::memcpy(site.insn.operands, d->operands, sizeof d->operands);
+        site.insn = to_core(*d);
         site.sti_before_hlt = kind == SiteKind::Sti && hlt_sites.count(s.address + r.site_length);
         result.sites.emplace(s.address, site);
         p[0] = 0xe8;  // call rel32

@@ -1,12 +1,12 @@
 // Guest user mode: runs in the traced child (user_space.h); what stops it
 // becomes the guest's system call, page fault, exception or interrupt.
 #include "vmm/process/machine.h"
+#include "vmm/process/decoded.h"
 
 #include <sys/mman.h>
 
 #include <fmt/format.h>
 
-#include <cstring>
 
 namespace previrt::vmm::process {
 
@@ -53,8 +53,7 @@ bool decode_at(uint64_t rip, DecodedInstruction& d, bool& fetch_faulted) {
         fetch_faulted = n < sizeof bytes;
         return false;
     }
-    std::memcpy(&d.insn, &r->insn, sizeof d.insn);
-    std::memcpy(d.operands, r->operands, sizeof d.operands);
+    d = to_core(*r);
     return true;
 }
 
@@ -63,11 +62,8 @@ Access access_of_fault(uint64_t address) {
     bool fetch_faulted;
     if (!decode_at(vcpu.rip, d, fetch_faulted)) return Access::Fetch;
     if (address >= vcpu.rip && address < vcpu.rip + d.insn.length) return Access::Fetch;
-    afterburner::DecodedInsn a;
-    std::memcpy(&a.insn, &d.insn, sizeof a.insn);
-    std::memcpy(a.operands, d.operands, sizeof a.operands);
     bool stack_write = d.insn.mnemonic == ZYDIS_MNEMONIC_PUSH || d.insn.mnemonic == ZYDIS_MNEMONIC_CALL;
-    return afterburner::writes_memory(a) || stack_write ? Access::Write : Access::Read;
+    return afterburner::writes_memory(to_afterburner(d)) || stack_write ? Access::Write : Access::Read;
 }
 
 void user_page_fault(const UserEvent& ev) {

@@ -24,6 +24,9 @@ public:
         if (line_) line_(level);
     }
     bool level() const { return level_; }
+    // Takes `level` as the line's level without calling the line: for a device
+    // restored from a snapshot, whose line already stands where it was driven.
+    void restore(bool level) { level_ = level; }
 
 private:
     IrqLine line_;

@@ -108,6 +108,58 @@ void Pic8259Pair::update() {
     intr_.set(master_.interrupt());
 }
 
+Pic8259Pair::State Pic8259Pair::save() const { return State{master_.save(), slave_.save()}; }
+
+// The master's IR2 follows the slave's INT after every access (update()), so
+// a snapshot that says otherwise is corrected here, not by a request the next
+// access would make of the difference.
+void Pic8259Pair::restore(const State& state) {
+    slave_.restore(state.slave);
+    State::Chip master = state.master;
+    uint8_t cascade = bit(kCascadeIrq);
+    master.input = static_cast<uint8_t>(slave_.interrupt() ? master.input | cascade : master.input & ~cascade);
+    master_.restore(master);
+    intr_.restore(master_.interrupt());
+}
+
+Pic8259Pair::State::Chip Pic8259Pair::Chip::save() const {
+    State::Chip s{};
+    s.input = input_;
+    s.irr = irr_;
+    s.isr = isr_;
+    s.imr = imr_;
+    s.icw1 = icw1_;
+    s.icw2 = icw2_;
+    s.icw3 = icw3_;
+    s.icw4 = icw4_;
+    s.next_icw = static_cast<uint8_t>(next_icw_);
+    s.initialised = initialised_;
+    s.lowest = static_cast<uint8_t>(lowest_);
+    s.read_isr = read_isr_;
+    s.poll = poll_;
+    s.special_mask = special_mask_;
+    s.rotate_on_aeoi = rotate_on_aeoi_;
+    return s;
+}
+
+void Pic8259Pair::Chip::restore(const State::Chip& s) {
+    input_ = s.input;
+    irr_ = s.irr;
+    isr_ = s.isr;
+    imr_ = s.imr;
+    icw1_ = s.icw1;
+    icw2_ = s.icw2;
+    icw3_ = s.icw3;
+    icw4_ = s.icw4;
+    next_icw_ = s.next_icw == 2 || s.next_icw == 3 || s.next_icw == 4 ? s.next_icw : 0;
+    initialised_ = s.initialised && next_icw_ == 0;
+    lowest_ = s.lowest % kLinesPerChip;
+    read_isr_ = s.read_isr;
+    poll_ = s.poll;
+    special_mask_ = s.special_mask;
+    rotate_on_aeoi_ = s.rotate_on_aeoi;
+}
+
 // An edge sets the request; nothing but the acknowledge clears it (see the header).
 void Pic8259Pair::Chip::set_input(unsigned line, bool level) {
     uint8_t b = bit(line);

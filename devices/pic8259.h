@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "devices/byte_port_device.h"
 #include "devices/irq_line.h"
@@ -53,6 +54,34 @@ public:
     // Whether the master asserts INT.
     bool pending() const { return intr_.level(); }
 
+    // Everything the pair is, as plain bytes another party may write (a
+    // snapshot in guest memory, a migration stream). Nothing else is state:
+    // the master's IR2 input is the slave's INT and INT is a function of the
+    // master's registers, so restore() recomputes both.
+    struct State {
+        struct Chip {
+            uint8_t input;  // the IR pins' levels, as last driven
+            uint8_t irr;    // the edge-triggered requests
+            uint8_t isr, imr;
+            uint8_t icw1, icw2, icw3, icw4;        // as last written
+            uint8_t next_icw;                      // the ICW the next A0 = 1 write is (2, 3 or 4), or 0: OCW1
+            uint8_t initialised;                   // 1 once the ICW sequence is complete
+            uint8_t lowest;                        // the line of lowest priority, 0-7
+            uint8_t read_isr;                      // 1: A0 = 0 reads ISR, 0: IRR
+            uint8_t poll;                          // 1: the next read is a poll
+            uint8_t special_mask, rotate_on_aeoi;  // 0 or 1
+            uint8_t reserved;                      // zero
+        };
+        Chip master, slave;
+    };
+    State save() const;
+    // Becomes the pair that was saved, INT included, without calling `intr`.
+    // Any bytes are accepted: next_icw other than 2, 3 or 4 becomes 0, a chip
+    // still expecting an ICW is not initialised, lowest is taken modulo 8, a
+    // flag is 1 if non-zero, the master's IR2 input is set to the slave's INT
+    // (without a request), and every other byte is a whole register already.
+    void restore(const State& state);
+
 private:
     // One 8259A. The pair owns the wiring between the two.
     class Chip {
@@ -72,6 +101,8 @@ private:
         uint8_t vector(unsigned line) const;
         // Whether ICW3 says a slave answers the acknowledge for `line`.
         bool cascades(unsigned line) const;
+        State::Chip save() const;
+        void restore(const State::Chip& state);
 
     private:
         void write_icw1(uint8_t value);
@@ -101,5 +132,8 @@ private:
     IrqLevel intr_;
     Chip master_{true}, slave_{false};
 };
+
+static_assert(std::is_trivially_copyable_v<Pic8259Pair::State> && std::is_standard_layout_v<Pic8259Pair::State>);
+static_assert(sizeof(Pic8259Pair::State) == 32);
 
 }  // namespace previrt::devices

@@ -41,11 +41,15 @@ constexpr uint32_t kBinaryModulus = 1u << 16, kBcdModulus = 10000;
 
 // Input clock ticks since the Clock's origin, exact for any time: a whole
 // second is kInputHz ticks, and the remainder's product fits in 64 bits.
-uint64_t tick_at(uint64_t ns) {
+constexpr uint64_t tick_at(uint64_t ns) {
     return ns / kNsPerSecond * Pit8254::kInputHz + ns % kNsPerSecond * Pit8254::kInputHz / kNsPerSecond;
 }
 
-// The first nanosecond at which tick_at() reaches `tick`.
+// The last tick a Clock can reach. Nothing of a restored timer lies past it,
+// so the arithmetic on ticks never wraps.
+constexpr uint64_t kLastTick = tick_at(UINT64_MAX);
+
+// The first nanosecond at which tick_at() reaches `tick` (at most kLastTick).
 uint64_t ns_at(uint64_t tick) {
     uint64_t rest = tick % Pit8254::kInputHz * kNsPerSecond;
     return tick / Pit8254::kInputHz * kNsPerSecond + (rest + Pit8254::kInputHz - 1) / Pit8254::kInputHz;
@@ -74,7 +78,25 @@ void Pit8254::update() { catch_up(); }
 
 uint64_t Pit8254::next_event_ns() const {
     uint64_t rise = counters_[0].next_rise(last_tick_);
-    return rise == kNever ? UINT64_MAX : ns_at(rise);
+    return rise > kLastTick ? UINT64_MAX : ns_at(rise);
+}
+
+Pit8254::State Pit8254::save() const {
+    State s{};
+    s.last_tick = last_tick_;
+    for (unsigned i = 0; i < counters_.size(); ++i) s.counters[i] = counters_[i].save();
+    s.port_b = port_b_;
+    s.out0 = out0_.level();
+    return s;
+}
+
+void Pit8254::restore(const State& state) {
+    last_tick_ = std::min(state.last_tick, kLastTick);
+    port_b_ = state.port_b & kPortBWritable.mask();
+    counters_[0].restore(state.counters[0], true);
+    counters_[1].restore(state.counters[1], true);
+    counters_[2].restore(state.counters[2], kPortBGate2.test(port_b_));
+    out0_.restore(state.out0 != 0);
 }
 
 // Delivers channel 0's rising edges since the last look as one pulse, then
@@ -372,6 +394,65 @@ void Pit8254::Counter::set_gate(bool level, uint64_t t) {
             if (level && has_count) start(t + 1);
             break;
     }
+}
+
+Pit8254::State::Counter Pit8254::Counter::save() const {
+    State::Counter s{};
+    s.anchor = anchor;
+    s.counted = counted;
+    s.null_until = null_until;
+    s.reload_at = reload_at;
+    s.reload_counted = reload_counted;
+    s.cr = cr;
+    s.n = n;
+    s.held = held;
+    s.next_n = next_n;
+    s.latched_count = latched_count;
+    s.control = control;
+    s.lsb = lsb;
+    s.latched_status = latched_status;
+    s.has_count = has_count;
+    s.armed = armed;
+    s.counting = counting;
+    s.reload_pending = reload_pending;
+    s.write_msb = write_msb;
+    s.read_msb = read_msb;
+    s.count_latched = count_latched;
+    s.status_latched = status_latched;
+    return s;
+}
+
+// Every division is by n or the modulus, and every tick difference is taken
+// from a later tick, as long as a count in use lies in 1..2^16 and ticks stay
+// below kLastTick; the rest of the state is safe with any value. (A BCD count
+// may exceed its modulus: the chip takes digits past 9, 0xffff being 16665.)
+void Pit8254::Counter::restore(const State::Counter& s, bool gate_level) {
+    control = kCwProgramming.get(s.control);
+    if (kCwAccess.get(control) == kAccessLatch) control = kCwAccess.set(control, 0b11);
+    gate = gate_level;
+    has_count = s.has_count;
+    armed = s.armed;
+    counting = s.counting;
+    reload_pending = s.reload_pending;
+    auto in_use = [m = modulus()](uint32_t count, bool used) {
+        return used && (count == 0 || count > kBinaryModulus) ? m : count;
+    };
+    cr = in_use(s.cr, has_count);
+    n = in_use(s.n, armed);
+    next_n = in_use(s.next_n, reload_pending);
+    held = s.held;
+    anchor = std::min(s.anchor, kLastTick);
+    counted = std::min(s.counted, kLastTick);
+    null_until = s.null_until;
+    reload_at = std::min(s.reload_at, kLastTick);
+    reload_counted = reload_pending ? std::min<uint64_t>(s.reload_counted, next_n) : s.reload_counted;
+    write_msb = s.write_msb;
+    read_msb = s.read_msb;
+    lsb = s.lsb;
+    count_latched = s.count_latched;
+    status_latched = s.status_latched;
+    latched_count = s.latched_count;
+    latched_status = s.latched_status;
 }
 
 }  // namespace previrt::devices

@@ -25,6 +25,7 @@
 
 #include <array>
 #include <cstdint>
+#include <type_traits>
 
 #include "devices/byte_port_device.h"
 #include "devices/clock.h"
@@ -52,6 +53,53 @@ public:
     // or UINT64_MAX if none is coming (mode 0 past its terminal count, or no
     // count written).
     uint64_t next_event_ns() const;
+
+    // Everything the timer is, as plain bytes another party may write (a
+    // snapshot in guest memory, a migration stream). Times are input clock
+    // ticks since the Clock's origin: a timer restored from it must be given a
+    // Clock with the same origin (on another host, an offset one). Nothing
+    // else is state: the gates of channels 0 and 1 are tied high and channel
+    // 2's is port B's bit 0.
+    struct State {
+        struct Counter {
+            uint64_t anchor;          // the tick from which the element counts on (while counting)
+            uint64_t counted;         // the clocks it had counted by then
+            uint64_t null_until;      // the tick the count register reaches the element (status NULL COUNT)
+            uint64_t reload_at;       // modes 2 and 3: when a pending reload takes effect,
+            uint64_t reload_counted;  // with this many clocks of the new count counted
+            uint32_t cr;              // the count register, 1..2^16 once a count was written
+            uint32_t n;               // the count the element runs from, 1..2^16 while armed
+            uint32_t held;            // the element's value while not armed
+            uint32_t next_n;          // the pending reload's count
+            uint16_t latched_count;   // as the counter latch command took it, encoded
+            uint8_t control;          // control word bits 5-0: RW, M, BCD
+            uint8_t lsb;              // the first byte of a two-byte count write
+            uint8_t latched_status;
+            uint8_t has_count;  // 1: a count was written since the control word
+            uint8_t armed;      // 1: the element holds a count
+            uint8_t counting;   // 1: clocks reach the element
+            uint8_t reload_pending;
+            uint8_t write_msb, read_msb;  // the two-byte access flip-flops, 1: MSB next
+            uint8_t count_latched, status_latched;
+            std::array<uint8_t, 3> reserved;  // zero
+        };
+        uint64_t last_tick;  // where update() last looked
+        std::array<Counter, 3> counters;
+        uint8_t port_b;                   // its writable bits 3-0
+        uint8_t out0;                     // the level channel 0's OUT line was last driven to
+        std::array<uint8_t, 6> reserved;  // zero
+    };
+    State save() const;
+    // Becomes the timer that was saved, OUT line level included, without
+    // calling `out0`; update() then delivers what is due as the saved timer
+    // would have, and next_event_ns() is right at once. Any bytes are
+    // accepted: ticks past the Clock's last (UINT64_MAX ns) become that tick;
+    // a count in use (cr with has_count, n while armed, next_n while a reload
+    // is pending) of 0 or past 2^16 becomes the modulus; reload_counted is at
+    // most next_n while a reload is pending; an access field of 0 in control
+    // (the latch command, never a mode) becomes LSB then MSB; port_b keeps its
+    // writable bits; a flag is 1 if non-zero. The rest is safe with any value.
+    void restore(const State& state);
 
 private:
     // One counter: its counting element is described by how many input clocks
@@ -103,6 +151,8 @@ private:
         void latch_count(uint64_t t);
         void latch_status(uint64_t t);
         void set_gate(bool level, uint64_t t);
+        State::Counter save() const;
+        void restore(const State::Counter& state, bool gate_level);
     };
 
     uint8_t read8(uint16_t port) override;
@@ -117,5 +167,8 @@ private:
     std::array<Counter, 3> counters_;
     uint8_t port_b_ = 0;  // its writable bits
 };
+
+static_assert(std::is_trivially_copyable_v<Pit8254::State> && std::is_standard_layout_v<Pit8254::State>);
+static_assert(sizeof(Pit8254::State::Counter) == 72 && sizeof(Pit8254::State) == 232);
 
 }  // namespace previrt::devices

@@ -237,6 +237,45 @@ unsigned Uart16550::pending() const {
     return kNoInterrupt;
 }
 
-void Uart16550::update_irq() { irq_.set(pending() != kNoInterrupt && kMcrOut2.test(mcr_)); }
+bool Uart16550::interrupt() const { return pending() != kNoInterrupt && kMcrOut2.test(mcr_); }
+
+void Uart16550::update_irq() { irq_.set(interrupt()); }
+
+Uart16550::State Uart16550::save() const {
+    State s{};
+    s.rx = rx_;
+    s.rx_head = static_cast<uint8_t>(rx_head_);
+    s.rx_count = static_cast<uint8_t>(rx_count_);
+    s.rbr = rbr_;
+    s.ier = ier_;
+    s.lcr = lcr_;
+    s.mcr = mcr_;
+    s.scr = scr_;
+    s.dll = dll_;
+    s.dlm = dlm_;
+    s.line_errors = line_errors_;
+    s.msr = msr_;
+    s.fifo_enabled = fifo_enabled_;
+    s.thr_interrupt = thr_interrupt_;
+    return s;
+}
+
+void Uart16550::restore(const State& s) {
+    rx_ = s.rx;
+    ier_ = s.ier & kIerWritable.mask();
+    lcr_ = s.lcr;
+    mcr_ = s.mcr & kMcrWritable.mask();
+    scr_ = s.scr;
+    dll_ = s.dll;
+    dlm_ = s.dlm;
+    line_errors_ = s.line_errors & kLsrErrors.mask();
+    msr_ = kMsrDeltas.set(modem_inputs(), kMsrDeltas.get(s.msr));
+    fifo_enabled_ = s.fifo_enabled;
+    thr_interrupt_ = s.thr_interrupt;
+    rx_head_ = s.rx_head % kFifoSize;
+    rx_count_ = s.rx_count < rx_capacity() ? s.rx_count : rx_capacity();
+    rbr_ = s.rbr;
+    irq_.restore(interrupt());
+}
 
 }  // namespace previrt::devices

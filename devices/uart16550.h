@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <type_traits>
 
 #include "devices/byte_port_device.h"
 #include "devices/irq_line.h"
@@ -45,6 +46,30 @@ public:
     // Whether receive() would keep the byte: not in loopback, and room left.
     bool can_receive() const;
 
+    // Everything the UART is, as plain bytes another party may write (a
+    // snapshot in guest memory, a migration stream). The base port is the
+    // caller's wiring, not state; the interrupt line's level is a function of
+    // the registers, which restore() recomputes.
+    struct State {
+        std::array<uint8_t, kFifoSize> rx;  // the receive FIFO's ring
+        uint8_t rx_head;                    // its oldest byte's index, 0-15
+        uint8_t rx_count;                   // bytes waiting: at most 16 with the FIFOs on, else 1
+        uint8_t rbr;                        // what RBR last delivered
+        uint8_t ier, lcr, mcr, scr, dll, dlm;
+        uint8_t line_errors;              // LSR bits 4:1, kept until LSR is read
+        uint8_t msr;                      // the modem inputs (7:4, which follow MCR) and their change bits (3:0)
+        uint8_t fifo_enabled;             // 0 or 1
+        uint8_t thr_interrupt;            // the THRE interrupt's latch, 0 or 1
+        std::array<uint8_t, 3> reserved;  // zero
+    };
+    State save() const;
+    // Becomes the UART that was saved, interrupt line level included, without
+    // calling `irq` or `transmit`. Any bytes are accepted: IER and MCR keep
+    // their writable bits, line_errors its bits 4:1, MSR's upper half is
+    // recomputed from MCR, rx_head is taken modulo 16, rx_count is at most
+    // what the FIFO mode holds, and a flag is 1 if non-zero.
+    void restore(const State& state);
+
 private:
     uint8_t read8(uint16_t port) override;
     void write8(uint16_t port, uint8_t value) override;
@@ -62,6 +87,7 @@ private:
     void write_mcr(uint8_t value);
     uint8_t modem_inputs() const;
     unsigned pending() const;
+    bool interrupt() const;
     void update_irq();
 
     IrqLevel irq_;
@@ -81,5 +107,8 @@ private:
     unsigned rx_head_ = 0, rx_count_ = 0;
     uint8_t rbr_ = 0;  // what RBR last delivered: reading an empty RBR gives it again
 };
+
+static_assert(std::is_trivially_copyable_v<Uart16550::State> && std::is_standard_layout_v<Uart16550::State>);
+static_assert(sizeof(Uart16550::State) == 32);
 
 }  // namespace previrt::devices

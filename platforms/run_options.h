@@ -15,8 +15,10 @@ struct RunOptions {
     unsigned timeout_seconds = 0;   // 0: none
     std::string trace_exits;        // a file for one line per exit: "<rip> <kind> <detail>"
     bool stats = false;             // print exit counts by kind at the end
+    bool count_instructions = false;  // KVM: single-step the guest, counting its instructions (slow)
     bool console_input = false;     // feed stdin to the guest's console even when serial goes to a file
     bool kvm_irqchip = true;        // KVM: use its in-kernel PIC and PIT where it offers them
+    bool kvm_in_place = false;      // KVM: pre-virtualized, the in-place VMM loaded beside the guest
 };
 
 // Exit statuses of `previrt run` beyond the guest's own (0-254 through the exit port).

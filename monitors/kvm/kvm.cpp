@@ -128,13 +128,32 @@ void Vcpu::inject(uint8_t vector) {
     checked(ioctl(fd_.get(), KVM_INTERRUPT, &i), "KVM_INTERRUPT");
 }
 
-void Vcpu::set_supported_cpuid(const System& system) {
+std::vector<kvm_cpuid_entry2> Vcpu::set_supported_cpuid(const System& system) {
     constexpr int kMaxEntries = 256;
     std::vector<uint8_t> buffer(sizeof(CpuidHeader) + kMaxEntries * sizeof(kvm_cpuid_entry2));
     auto* header = reinterpret_cast<CpuidHeader*>(buffer.data());
     header->nent = kMaxEntries;
     checked(ioctl(system.fd(), kGetSupportedCpuid, buffer.data()), "KVM_GET_SUPPORTED_CPUID");
     checked(ioctl(fd_.get(), kSetCpuid2, buffer.data()), "KVM_SET_CPUID2");
+    auto* entries = reinterpret_cast<kvm_cpuid_entry2*>(buffer.data() + sizeof(CpuidHeader));
+    return {entries, entries + header->nent};
+}
+
+uint64_t Vcpu::tsc_khz() const { return static_cast<uint64_t>(checked(ioctl(fd_.get(), KVM_GET_TSC_KHZ, 0), "KVM_GET_TSC_KHZ")); }
+
+void Vcpu::set_single_step(bool on) {
+    kvm_guest_debug d{};
+    d.control = on ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP : 0;
+    checked(ioctl(fd_.get(), KVM_SET_GUEST_DEBUG, &d), "KVM_SET_GUEST_DEBUG");
+}
+
+void Vm::port_ioeventfd(uint16_t port, unsigned size, int eventfd) {
+    kvm_ioeventfd e{};
+    e.addr = port;
+    e.len = size;
+    e.fd = eventfd;
+    e.flags = KVM_IOEVENTFD_FLAG_PIO;
+    checked(ioctl(fd_.get(), KVM_IOEVENTFD, &e), "KVM_IOEVENTFD");
 }
 
 }  // namespace previrt::kvm

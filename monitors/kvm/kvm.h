@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace previrt::kvm {
 
@@ -53,6 +54,9 @@ public:
     void create_irqchip();
     void create_pit();
     void irq_line(uint32_t irq, bool level);
+    // KVM_IOEVENTFD: a guest write of any value to `port` completes in the
+    // kernel and signals `eventfd`, without an exit to the monitor.
+    void port_ioeventfd(uint16_t port, unsigned size, int eventfd);
     int fd() const { return fd_.get(); }
 
 private:
@@ -75,8 +79,13 @@ public:
     void set_sregs(const kvm_sregs& s);
     // KVM_INTERRUPT: an external interrupt, for a VM without the in-kernel irqchip.
     void inject(uint8_t vector);
-    // Gives the vCPU the host's CPUID (KVM_GET_SUPPORTED_CPUID).
-    void set_supported_cpuid(const System& system);
+    // Gives the vCPU the host's CPUID (KVM_GET_SUPPORTED_CPUID); returns what it gave.
+    std::vector<kvm_cpuid_entry2> set_supported_cpuid(const System& system);
+    // KVM_SET_GUEST_DEBUG: a KVM_EXIT_DEBUG after every guest instruction
+    // (every iteration of a repeated string instruction), or none.
+    void set_single_step(bool on);
+    // KVM_GET_TSC_KHZ: the guest's TSC frequency.
+    uint64_t tsc_khz() const;
 
 private:
     Fd fd_;

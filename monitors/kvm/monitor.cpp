@@ -26,10 +26,13 @@
 #include "devices/uart16550.h"
 #include "elf/elf_file.h"
 #include "monitors/kvm/exit_stats.h"
+#include "monitors/kvm/in_place.h"
 #include "monitors/kvm/irqchip.h"
 #include "monitors/kvm/kvm.h"
 #include "monitors/loader/guest_loader.h"
 #include "previrt/guest_layout.h"
+#include "vmm/kvm/channel.h"
+#include "vmm/sites/site_check.h"
 
 namespace previrt::kvm {
 namespace {
@@ -125,12 +128,17 @@ int run(const platforms::RunOptions& o) {
         std::cerr << "previrt-vmm: " << e.what() << (e.error() == EACCES ? " (no permission)" : "") << "\n";
         return platforms::kExitNoKvm;
     }
-    bool in_kernel = o.kvm_irqchip && system->check_extension(KVM_CAP_IRQCHIP) && system->check_extension(KVM_CAP_PIT2);
+    // Pre-virtualized, the PIC pair, the PIT and COM1 live in the in-place VMM.
+    bool in_kernel = !o.kvm_in_place && o.kvm_irqchip && system->check_extension(KVM_CAP_IRQCHIP) &&
+                     system->check_extension(KVM_CAP_PIT2);
     bool hardware = host_has_hardware_virtualization();
     std::cerr << (hardware ? "previrt-vmm: KVM on hardware virtualization (VT-x/AMD-V): the guest runs natively\n"
                            : "previrt-vmm: KVM without VT-x/AMD-V on this host: a software hypervisor that emulates "
                              "every guest instruction\n")
-              << (in_kernel ? "previrt-vmm: 8259 PIC pair, 8254 PIT: KVM's in-kernel models; UART, PCI host bridge, "
+              << (o.kvm_in_place ? "previrt-vmm: pre-virtualized: 8259 PIC pair, 8254 PIT, UART: the device library's "
+                                   "models in the in-place VMM, inside the guest; PCI host bridge, CMOS, exit port: "
+                                   "previrt-vmm (interrupts injected with KVM_INTERRUPT)\n"
+                  : in_kernel ? "previrt-vmm: 8259 PIC pair, 8254 PIT: KVM's in-kernel models; UART, PCI host bridge, "
                               "CMOS, exit port: previrt's device library\n"
                             : "previrt-vmm: 8259 PIC pair, 8254 PIT, UART, PCI host bridge, CMOS, exit port: previrt's "
                               "device library (interrupts injected with KVM_INTERRUPT)\n");
@@ -160,8 +168,11 @@ int run(const platforms::RunOptions& o) {
         vm.create_pit();
     }
     Vcpu vcpu(*system, vm, 0);
-    vcpu.set_supported_cpuid(*system);
+    std::vector<kvm_cpuid_entry2> cpuid = vcpu.set_supported_cpuid(*system);
     enter_long_mode(vcpu, boot);
+    if (o.count_instructions) vcpu.set_single_step(true);
+    // With --count-instructions: the guest's instructions, in its own code and in the in-place VMM's.
+    uint64_t instructions = 0, instructions_in_vmm = 0;
 
     // The console: the guest's COM1 to stdout or a file; stdin to its receive side.
     std::FILE* serial_out = o.serial == "stdio" ? stdout : std::fopen(o.serial.c_str(), "wb");
@@ -173,7 +184,19 @@ int run(const platforms::RunOptions& o) {
     std::mutex device_lock;  // the devices are touched by the vCPU thread and the console thread
     devices::PortBus bus;
     std::unique_ptr<UserIrqchip> irqchip;
-    if (!in_kernel) irqchip = std::make_unique<UserIrqchip>(bus, gettid(), SIGUSR1);
+    std::unique_ptr<InPlace> in_place;
+    if (o.kvm_in_place) {
+        try {
+            in_place = std::make_unique<InPlace>(vm, image, ram.span(), loader::kBootPdpt, cpuid, vcpu.tsc_khz(),
+                                                 gettid(), SIGUSR1, serial_out);
+        } catch (const vmm::SiteError& e) {
+            std::cerr << "previrt-vmm: " << o.image << ": " << e.what() << "\n";
+            return platforms::kExitBadImage;
+        }
+        std::cerr << in_place->summary();
+    } else if (!in_kernel) {
+        irqchip = std::make_unique<UserIrqchip>(bus, gettid(), SIGUSR1);
+    }
     devices::Uart16550 uart([&](bool level) { irqchip ? irqchip->set_irq(kIrqCom1, level) : vm.irq_line(kIrqCom1, level); },
                             [&](uint8_t byte) {
                                 std::fputc(byte, serial_out);
@@ -182,7 +205,7 @@ int run(const platforms::RunOptions& o) {
     devices::PciHost pci;
     devices::CmosRtc cmos(ram_size);
     devices::ExitPort exit_port;
-    bus.add(0x3f8, 8, uart, "com1");
+    if (!in_place) bus.add(0x3f8, 8, uart, "com1");
     bus.add(0xcf8, 8, pci, "pci");
     bus.add(0x70, 2, cmos, "cmos");
     bus.add(layout::kExitPort, 4, exit_port, "exit");
@@ -197,8 +220,9 @@ int run(const platforms::RunOptions& o) {
                 uint8_t c;
                 if (read(0, &c, 1) != 1) break;
                 std::lock_guard g(device_lock);
-                uart.receive(c);
-                if (irqchip) pthread_kill(vcpu_thread, SIGUSR1);  // the vCPU may be halted
+                if (in_place) in_place->receive(c);
+                else uart.receive(c);
+                if (irqchip || in_place) pthread_kill(vcpu_thread, SIGUSR1);  // the vCPU may be halted
             }
         });
     }
@@ -237,12 +261,21 @@ int run(const platforms::RunOptions& o) {
     int result = platforms::kExitGuestNoStatus;
     kick_run = &vcpu.state();
     for (bool running = true; running;) {
-        if (irqchip) {
+        try {
             std::lock_guard g(device_lock);
-            irqchip->before_run(vcpu);
+            if (irqchip) irqchip->before_run(vcpu);
+            if (in_place) in_place->before_run(vcpu);
+        } catch (const ChannelError& e) {
+            std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << e.what() << "; stopped\n";
+            break;
         }
         bool exited = vcpu.run();
         vcpu.state().immediate_exit = 0;
+        if (in_place && !in_place->console_error().empty()) {
+            std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << in_place->console_error()
+                      << "; stopped\n";
+            break;
+        }
         if (!exited) {
             if (timed_out) {
                 std::cerr << "previrt-vmm: the guest ran past --timeout " << o.timeout_seconds << "s; stopped\n"
@@ -259,6 +292,22 @@ int run(const platforms::RunOptions& o) {
             bool out = r.io.direction == KVM_EXIT_IO_OUT;
             note("io", r.io.port, fmt::format("{:#x} {} {}", r.io.port, out ? "out" : "in", r.io.size));
             std::lock_guard g(device_lock);
+            if (in_place && r.io.port == vmm::kvm::kDoorbellPort) {
+                if (!out || r.io.count != 1) {
+                    if (!out) std::memset(data, 0xff, size_t{r.io.size} * r.io.count);
+                    break;
+                }
+                uint32_t why = 0;
+                std::memcpy(&why, data, r.io.size);
+                try {
+                    in_place->doorbell(vcpu, why);
+                } catch (const ChannelError& e) {
+                    std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << e.what()
+                              << "; stopped\n";
+                    running = false;
+                }
+                break;
+            }
             for (uint32_t i = 0; i < r.io.count; ++i, data += r.io.size) {
                 uint32_t value = 0;
                 if (out) {
@@ -291,13 +340,19 @@ int run(const platforms::RunOptions& o) {
         }
         case KVM_EXIT_HLT:
             note("hlt", 0, "");
-            if (irqchip && UserIrqchip::can_wake(vcpu)) {
+            if ((irqchip || in_place) && UserIrqchip::can_wake(vcpu)) {
                 std::unique_lock l(device_lock);
-                irqchip->wait(l);
+                if (irqchip) irqchip->wait(l);
+                else in_place->wait(l);
                 break;
             }
             std::cerr << "previrt-vmm: the guest halted with nothing to wake it\n" << register_dump(vcpu);
             running = false;
+            break;
+        case KVM_EXIT_DEBUG:
+            if (!o.count_instructions) goto unexpected;
+            ++instructions;
+            if (r.debug.arch.pc >= layout::kVmmHoleBase && r.debug.arch.pc < layout::kVmmHoleEnd) ++instructions_in_vmm;
             break;
         case KVM_EXIT_IRQ_WINDOW_OPEN:
             note("irq_window", 0, "");
@@ -321,6 +376,7 @@ int run(const platforms::RunOptions& o) {
             running = false;
             break;
         default:
+        unexpected:
             std::cerr << "previrt-vmm: unexpected exit reason " << r.exit_reason << "\n" << register_dump(vcpu);
             result = platforms::kExitPlatform;
             running = false;
@@ -328,6 +384,8 @@ int run(const platforms::RunOptions& o) {
     }
 
     kick_run = nullptr;
+    std::string in_place_stats = in_place ? in_place->stats() : "";
+    in_place.reset();  // its console thread, and what the guest wrote last
     stopping = true;
     watchdog_cv.notify_all();
     if (watchdog.joinable()) watchdog.join();
@@ -336,6 +394,10 @@ int run(const platforms::RunOptions& o) {
     if (serial_out != stdout) std::fclose(serial_out);
     if (trace) std::fclose(trace);
     if (o.stats) std::cerr << "previrt-vmm: " << stats.summary();
+    if (o.count_instructions)
+        std::cerr << fmt::format("previrt-vmm: {} guest instructions, {} of them in the in-place VMM\n", instructions,
+                                 instructions_in_vmm);
+    if (o.stats && !in_place_stats.empty()) std::cerr << "previrt-vmm: " << in_place_stats;
     return result;
 }
 

@@ -12,13 +12,16 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: previrt run --on PLATFORM IMAGE [--cmdline TEXT] [--mem MIB] [--serial stdio|FILE] [--timeout SECONDS]\n"
-    "                  [--trace-exits FILE] [--stats] [--console-input] [--pure] [--no-kvm-irqchip]\n"
+    "                  [--trace-exits FILE] [--stats] [--console-input] [--pure] [--previrt] [--no-kvm-irqchip]\n"
+    "                  [--count-instructions]\n"
     "Boots the guest ELF IMAGE on PLATFORM and exits with the status the guest wrote to the exit\n"
     "port; otherwise 120: the image cannot be loaded, 121: no usable /dev/kvm, 124: --timeout\n"
     "passed, 125: the guest stopped without a status (a triple fault), 126: the platform failed.\n"
     "Platforms:\n"
     "  qemu   the bare PC, emulated by QEMU (Multiboot entry)\n"
-    "  kvm    previrt-vmm on /dev/kvm, pure virtualization (64-bit entry)\n"
+    "  kvm    previrt-vmm on /dev/kvm, pure virtualization (64-bit entry); --previrt loads the\n"
+    "         in-place VMM beside the guest and rewrites its sites (pre-virtualization): the\n"
+    "         PIC, PIT and UART are answered inside the guest, console output leaves in batches\n"
     "  process  a Linux process as the hypervisor: the in-place VMM rewrites the image's\n"
     "         sites at load time (pre-virtualization); --pure leaves them, so every\n"
     "         privileged instruction traps and is emulated (64-bit entry)\n"
@@ -26,7 +29,8 @@ constexpr char kUsage[] =
     "guest rip, the kind and the port or address, the input of 'previrt annotate'; --stats\n"
     "prints exits (kvm) or entries into the in-place VMM (process) by kind; --console-input\n"
     "feeds stdin to the guest's console even when --serial is a file. process only: --pure.\n"
-    "kvm only: --no-kvm-irqchip uses previrt's PIC and PIT even where KVM has its own.\n";
+    "kvm only: --no-kvm-irqchip uses previrt's PIC and PIT even where KVM has its own;\n"
+    "--count-instructions single-steps the guest and counts its instructions (slow).\n";
 
 }  // namespace
 
@@ -53,6 +57,10 @@ int cmd_run(const Args& args) {
             o.kvm_irqchip = false;
         } else if (a == "--pure") {
             pure = true;
+        } else if (a == "--count-instructions") {
+            o.count_instructions = true;
+        } else if (a == "--previrt") {
+            o.kvm_in_place = true;
         } else if (a == "--stats") {
             o.stats = true;
         } else if (a == "--console-input") {
@@ -82,6 +90,14 @@ int cmd_run(const Args& args) {
         return kExitUsage;
     }
     if (platform == "qemu") return platforms::run_on_qemu(o);
+    if (pure && platform != "process") {
+        std::cerr << "previrt run: --pure is for the process platform (kvm is pure unless --previrt)\n";
+        return kExitUsage;
+    }
+    if (o.kvm_in_place && platform != "kvm") {
+        std::cerr << "previrt run: --previrt is for the kvm platform (process is pre-virtualized unless --pure)\n";
+        return kExitUsage;
+    }
     if (platform == "kvm") {
         try {
             return kvm::run(o);

@@ -286,33 +286,19 @@ Emulation with_transition(Transition t) { return t.ok ? done() : fault(t.fault);
 }  // namespace
 
 bool gpr_of(ZydisRegister reg, GprOperand& out) {
-    switch (ZydisRegisterGetClass(reg)) {
-    case ZYDIS_REGCLASS_GPR64: out = {static_cast<unsigned>(ZydisRegisterGetId(reg)), 8, false}; return true;
-    case ZYDIS_REGCLASS_GPR32: out = {static_cast<unsigned>(ZydisRegisterGetId(reg)), 4, false}; return true;
-    case ZYDIS_REGCLASS_GPR16: out = {static_cast<unsigned>(ZydisRegisterGetId(reg)), 2, false}; return true;
-    case ZYDIS_REGCLASS_GPR8:
-        switch (reg) {
-        case ZYDIS_REGISTER_AH: out = {kRax, 1, true}; return true;
-        case ZYDIS_REGISTER_CH: out = {kRcx, 1, true}; return true;
-        case ZYDIS_REGISTER_DH: out = {kRdx, 1, true}; return true;
-        case ZYDIS_REGISTER_BH: out = {kRbx, 1, true}; return true;
-        case ZYDIS_REGISTER_AL: out = {kRax, 1, false}; return true;
-        case ZYDIS_REGISTER_CL: out = {kRcx, 1, false}; return true;
-        case ZYDIS_REGISTER_DL: out = {kRdx, 1, false}; return true;
-        case ZYDIS_REGISTER_BL: out = {kRbx, 1, false}; return true;
-        case ZYDIS_REGISTER_SPL: out = {kRsp, 1, false}; return true;
-        case ZYDIS_REGISTER_BPL: out = {kRbp, 1, false}; return true;
-        case ZYDIS_REGISTER_SIL: out = {kRsi, 1, false}; return true;
-        case ZYDIS_REGISTER_DIL: out = {kRdi, 1, false}; return true;
-        default:
-            if (reg >= ZYDIS_REGISTER_R8B && reg <= ZYDIS_REGISTER_R15B) {
-                out = {static_cast<unsigned>(kR8 + (reg - ZYDIS_REGISTER_R8B)), 1, false};
-                return true;
-            }
-            return false;
-        }
-    default: return false;
-    }
+    // Zydis numbers each class of general register in the SDM's encoding
+    // order (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8-r15), as Vcpu::gpr
+    // does; only the byte registers have ah-bh in the middle.
+    auto in = [&](ZydisRegister first, ZydisRegister last) { return reg >= first && reg <= last; };
+    if (in(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_R15)) out = {unsigned(reg - ZYDIS_REGISTER_RAX), 8, false};
+    else if (in(ZYDIS_REGISTER_EAX, ZYDIS_REGISTER_R15D)) out = {unsigned(reg - ZYDIS_REGISTER_EAX), 4, false};
+    else if (in(ZYDIS_REGISTER_AX, ZYDIS_REGISTER_R15W)) out = {unsigned(reg - ZYDIS_REGISTER_AX), 2, false};
+    else if (in(ZYDIS_REGISTER_AL, ZYDIS_REGISTER_BL)) out = {unsigned(reg - ZYDIS_REGISTER_AL), 1, false};
+    else if (in(ZYDIS_REGISTER_AH, ZYDIS_REGISTER_BH)) out = {unsigned(reg - ZYDIS_REGISTER_AH), 1, true};
+    else if (in(ZYDIS_REGISTER_SPL, ZYDIS_REGISTER_DIL)) out = {unsigned(kRsp + (reg - ZYDIS_REGISTER_SPL)), 1, false};
+    else if (in(ZYDIS_REGISTER_R8B, ZYDIS_REGISTER_R15B)) out = {unsigned(kR8 + (reg - ZYDIS_REGISTER_R8B)), 1, false};
+    else return false;
+    return true;
 }
 
 uint64_t read_gpr(const Vcpu& vcpu, const GprOperand& r) {
@@ -381,9 +367,10 @@ Emulation emulate(const GuestMemory& memory, Vcpu& vcpu, Platform& platform, con
         for (unsigned i = 0; i < 2; ++i) {
             const ZydisDecodedOperand& op = d.operands[i];
             if (op.type != ZYDIS_OPERAND_TYPE_REGISTER) continue;
-            ZydisRegisterClass c = ZydisRegisterGetClass(op.reg.value);
-            if (c == ZYDIS_REGCLASS_CONTROL || c == ZYDIS_REGCLASS_DEBUG) return mov_control(memory, vcpu, platform, d);
-            if (c == ZYDIS_REGCLASS_SEGMENT) return mov_segment(memory, vcpu, d);
+            ZydisRegister r = op.reg.value;
+            if ((r >= ZYDIS_REGISTER_CR0 && r <= ZYDIS_REGISTER_CR15) || (r >= ZYDIS_REGISTER_DR0 && r <= ZYDIS_REGISTER_DR15))
+                return mov_control(memory, vcpu, platform, d);
+            if (r >= ZYDIS_REGISTER_ES && r <= ZYDIS_REGISTER_GS) return mov_segment(memory, vcpu, d);
         }
         return unsupported();
     case ZYDIS_MNEMONIC_LGDT:

@@ -9,7 +9,7 @@
 
 #include <cstring>
 
-#include "vmm/process/decoded.h"
+#include "vmm/sites/decoded.h"
 #include "vmm/process/paravirt.h"
 
 namespace previrt::vmm::process {

@@ -14,7 +14,7 @@
 
 #include "afterburner/insn_decoder.h"
 #include "previrt/paravirt.h"
-#include "vmm/process/decoded.h"
+#include "vmm/sites/decoded.h"
 #include "vmm/process/hole.h"
 
 namespace previrt::vmm::process {

@@ -10,7 +10,7 @@
 #include "afterburner/catalogue.h"
 #include "afterburner/insn_decoder.h"
 #include "afterburner/site_table.h"
-#include "vmm/process/decoded.h"
+#include "vmm/sites/decoded.h"
 #include "vmm/process/hole.h"
 
 namespace previrt::vmm::process {
@@ -56,27 +56,6 @@ const char* how_name(How h) {
     return "?";
 }
 
-// The NOPs the Intel SDM recommends (Vol. 2B, NOP, table 4-12), 1 to 9 bytes.
-void fill_nops(uint8_t* p, size_t n) {
-    static const uint8_t kNops[9][9] = {
-        {0x90},
-        {0x66, 0x90},
-        {0x0f, 0x1f, 0x00},
-        {0x0f, 0x1f, 0x40, 0x00},
-        {0x0f, 0x1f, 0x44, 0x00, 0x00},
-        {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
-        {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
-        {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
-        {0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
-    };
-    while (n) {
-        size_t k = n > 9 ? 9 : n;
-        std::memcpy(p, kNops[k - 1], k);
-        p += k;
-        n -= k;
-    }
-}
-
 // Whether the status flags a popf at `address` would load are dead: on every
 // path from there, up to a return or call (after which no code relies on
 // them, by the ABI), each is written before anything reads it. Straight-line
@@ -109,13 +88,6 @@ bool flags_dead(const afterburner::InsnDecoder& decoder, const uint8_t* code, ui
         address += i.length;
     }
     return false;
-}
-
-void put_rel32(uint8_t* p, uint64_t from_next, uint64_t to) {
-    int64_t rel = static_cast<int64_t>(to - from_next);
-    if (rel != static_cast<int32_t>(rel)) throw SiteError(fmt::format("site at {:#x} is too far from the in-place VMM", from_next));
-    int32_t r = static_cast<int32_t>(rel);
-    std::memcpy(p, &r, 4);
 }
 
 // The inline sequences: what the para-virtualized build compiles in, written
@@ -174,12 +146,8 @@ size_t write_inline(How how, uint8_t* p, uint64_t a) {
 
 RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code_base, uint64_t code_size,
                             bool rewrite) {
-    afterburner::SiteTable table;
-    try {
-        table = afterburner::load_site_table(image);
-    } catch (const afterburner::SiteTableError& e) {
-        throw SiteError(e.what());
-    }
+    afterburner::SiteTable table = load_sites(image);
+    std::vector<CheckedSite> checked = check_sites(image, table, code, code_base, code_size);
     afterburner::InsnDecoder decoder;
     RewriteResult result;
     std::map<std::pair<SiteKind, How>, size_t> by_kind;
@@ -208,32 +176,13 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
             inline_ok.insert(s.address);
     }
 
-    bool code32 = false;
-    for (const auto& s : table.sites) {
-        if (s.is_code_mode()) continue;
+    for (const CheckedSite& c : checked) {
+        const afterburner::Site& s = *c.site;
         ++result.total;
         const abi::SiteRecord& r = s.record;
-        std::string where = fmt::format("site {} ({})", s.number, afterburner::describe_location(image, s.section, s.offset));
-        if (s.address < code_base || s.address - code_base > code_size || r.site_length > code_size - (s.address - code_base) ||
-            r.insn_length == 0 || r.insn_length > r.site_length)
-            throw SiteError(fmt::format("{}: the record points outside the loaded image", where));
         uint8_t* p = code + (s.address - code_base);
-        uint8_t mode = r.flags & abi::kSiteModeMask;
-        code32 = mode != abi::kSiteMode64;
-        afterburner::InsnDecoder mode_decoder(mode);
-        auto d = mode_decoder.decode({p, r.site_length});
-        if (!d || d->insn.length != r.insn_length)
-            throw SiteError(fmt::format("{}: the bytes there are not a {}-byte instruction", where, r.insn_length));
-        std::string text = mode_decoder.format(*d, s.address);
-        std::string mismatch = afterburner::kind_mismatch(*d, r.kind, text);
-        if (!mismatch.empty()) throw SiteError(fmt::format("{}: {}", where, mismatch));
-        for (size_t at = r.insn_length; at < r.site_length;) {
-            auto nop = mode_decoder.decode({p + at, r.site_length - at});
-            if (!nop || !afterburner::is_nop(*nop))
-                throw SiteError(fmt::format("{}: the scratch space after '{}' is not all NOPs", where, text));
-            at += nop->insn.length;
-        }
-
+        bool code32 = !c.code64;
+        const afterburner::DecodedInsn* d = &c.decoded;
         auto kind = static_cast<SiteKind>(r.kind);
         How how = code32 ? How::Keep : how_for(kind);
         if (how == How::InlineCli && r.site_length < 7) how = How::Generic;

@@ -7,19 +7,16 @@
 #pragma once
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <unordered_map>
 
 #include "elf/elf_file.h"
 #include "vmm/core/emulator.h"
+#include "vmm/sites/site_check.h"
 
 namespace previrt::vmm::process {
 
-class SiteError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using vmm::SiteError;
 
 struct RewrittenSite {
     uint64_t address = 0;

@@ -1,7 +1,7 @@
 // Guest user mode: runs in the traced child (user_space.h); what stops it
 // becomes the guest's system call, page fault, exception or interrupt.
 #include "vmm/process/machine.h"
-#include "vmm/process/decoded.h"
+#include "vmm/sites/decoded.h"
 
 #include <sys/mman.h>
 

@@ -9,7 +9,7 @@
 #include "afterburner/insn_decoder.h"
 #include "vmm/core/emulator.h"
 
-namespace previrt::vmm::process {
+namespace previrt::vmm {
 
 inline DecodedInstruction to_core(const afterburner::DecodedInsn& d) {
     DecodedInstruction r;
@@ -25,4 +25,4 @@ inline afterburner::DecodedInsn to_afterburner(const DecodedInstruction& d) {
     return r;
 }
 
-}  // namespace previrt::vmm::process
+}  // namespace previrt::vmm

@@ -118,9 +118,10 @@ bool create(AddressSpace& as) {
 
 void destroy(AddressSpace& as) {
     uint64_t pdpt = table(as.root)[0] & kAddressMask;
-    // Only the user part of the PDPT belongs to the process; the kernel window's
-    // directory is shared.
-    for (unsigned i = 0; i < 512; ++i) {
+    // Only the user part of the PDPT belongs to the process: the kernel
+    // window's directory is shared, and the VMM hole is not the kernel's to
+    // look at (an in-place VMM may have mapped itself there).
+    for (unsigned i = index(layout::kUserBase, 2); i <= index(layout::kUserEnd - 1, 2); ++i) {
         uint64_t e = table(pdpt)[i];
         if ((e & kPresent) && (e & kAddressMask) != kernel_pd) free_level(e & kAddressMask, 1);
     }

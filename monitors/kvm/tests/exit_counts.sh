@@ -17,3 +17,18 @@ grep -Eq "^  mmio +200 +\(0x3fe00000: 200\)" <<<"$out" || fail "200 device-memor
 for op in port_read port_write mmio_read loop_baseline; do
     grep -Eq "^exitbench $op [0-9]+ 200" <<<"$out" || fail "no $op figure"
 done
+
+# Pre-virtualized (--previrt): the same accesses are answered by the UART
+# model inside the guest, with no exit at all; device memory still exits.
+out=$("$previrt" run --on kvm --previrt "$image" --cmdline "exitbench short" --timeout 240 --stats 2>&1 </dev/null)
+status=$?
+echo "$out"
+[ "$status" -eq 0 ] || fail "pre-virtualized: exit status $status"
+grep -Eq "^  io .*0x3f[89a-f]:" <<<"$out" && fail "pre-virtualized: a UART access exited"
+grep -Eq "^  io .*0x(2[01]|a[01]|4[0-3]|61):" <<<"$out" && fail "pre-virtualized: a PIC or PIT access exited"
+in_place=$(grep -Eo "[0-9]+ port accesses answered in place" <<<"$out" | cut -d' ' -f1)
+[ "${in_place:-0}" -ge 400 ] || fail "pre-virtualized: ${in_place:-no} port accesses answered in place, not 400 or more"
+grep -Eq "^  mmio +200 +\(0x3fe00000: 200\)" <<<"$out" || fail "pre-virtualized: 200 device-memory reads were not 200 MMIO exits"
+for op in port_read port_write mmio_read hlt_wakeup loop_baseline; do
+    grep -Eq "^exitbench $op [0-9]+ 200" <<<"$out" || fail "pre-virtualized: no $op figure"
+done

@@ -1,0 +1,269 @@
+// The in-place VMM for KVM: runs inside the guest, at CPL 0 in the guest's
+// own address space, entered from the guest's rewritten sites (entry.S). The
+// guest's device registers (PIC pair, PIT, COM1) are answered here, by the
+// device library's models, so a port access costs a call instead of an exit;
+// console output leaves in batches through the channel. What the VMM does not
+// model (the exit port, PCI, CMOS) it passes on with the real instruction,
+// which exits to the monitor as it would have from the guest.
+//
+// Freestanding: no allocation, no library; the core and the device models as
+// their freestanding builds compile them.
+#include <stddef.h>
+#include <stdint.h>
+
+#include <new>
+
+#include "devices/clock.h"
+#include "devices/pic8259.h"
+#include "devices/pit8254.h"
+#include "devices/uart16550.h"
+#include "vmm/core/emulator.h"
+#include "vmm/core/guest_memory.h"
+#include "vmm/core/vcpu.h"
+#include "vmm/kvm/channel.h"
+#include "vmm/kvm/hole.h"
+
+using namespace previrt;
+using namespace previrt::vmm;
+using namespace previrt::vmm::kvm;
+
+// entry.S saves the guest's registers here: gpr[] at 0, rip at 128, rflags at 136.
+extern "C" Vcpu previrt_kvm_vcpu;
+Vcpu previrt_kvm_vcpu;
+// Set: entry.S rings kInterrupt on the way out, with the guest's IF on.
+extern "C" uint8_t previrt_kvm_ring_on_return;
+static_assert(kDoorbellPort == 0x5f0 && kInterrupt == 2, "entry.S spells them out");
+static_assert(offsetof(Vcpu, gpr) == 0 && offsetof(Vcpu, rip) == 128 && offsetof(Vcpu, rflags) == 136);
+
+namespace {
+
+Channel& channel() { return *reinterpret_cast<Channel*>(kChannel); }
+const SiteEntry* site_table() { return reinterpret_cast<const SiteEntry*>(kSiteTable); }
+
+uint64_t rdtsc() {
+    uint32_t lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t{hi} << 32) | lo;
+}
+
+// The real instructions, for the ports the VMM passes on and the doorbells.
+uint32_t port_in(uint16_t port, unsigned size) {
+    uint32_t v = 0;
+    if (size == 1) {
+        uint8_t b;
+        asm volatile("inb %1, %0" : "=a"(b) : "Nd"(port));
+        v = b;
+    } else if (size == 2) {
+        uint16_t w;
+        asm volatile("inw %1, %0" : "=a"(w) : "Nd"(port));
+        v = w;
+    } else {
+        asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    }
+    return v;
+}
+
+void port_out(uint16_t port, unsigned size, uint32_t v) {
+    if (size == 1) asm volatile("outb %0, %1" : : "a"(static_cast<uint8_t>(v)), "Nd"(port));
+    else if (size == 2) asm volatile("outw %0, %1" : : "a"(static_cast<uint16_t>(v)), "Nd"(port));
+    else asm volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+void ring(Doorbell why) {
+    ++channel().doorbells;
+    port_out(kDoorbellPort, 1, why);
+}
+
+// The devices' time: nanoseconds of the guest's TSC since the origin, which
+// the monitor's side of the clock counts from the same moment (kHello).
+class TscClock final : public devices::Clock {
+public:
+    uint64_t now_ns() const override {
+        Channel& c = channel();
+        uint64_t ticks = rdtsc() - c.tsc_origin;
+        uint64_t ns = static_cast<uint64_t>((static_cast<unsigned __int128>(ticks) * c.tsc_to_ns) >> 32);
+        if (ns < c.clock_floor_ns) ns = c.clock_floor_ns;
+        c.clock_floor_ns = ns;
+        return ns;
+    }
+};
+
+struct Devices {
+    TscClock clock;
+    devices::Pic8259Pair pic{[](bool) {}};  // its INT is looked at after each access
+    devices::Pit8254 pit;
+    devices::Uart16550 uart;
+    uint32_t generation = 0;
+    Devices()
+        : pit([this](bool level) { pic.set_irq(devices::Pit8254::kIrq, level); }, clock),
+          uart([this](bool level) { pic.set_irq(devices::Uart16550::kCom1Irq, level); },
+               [](uint8_t byte) { transmit(byte); }) {}
+
+    static void transmit(uint8_t byte) {
+        ConsoleRing& r = channel().console;
+        if (r.head - r.tail >= kConsoleSize) ring(kConsoleFull);
+        r.data[r.head % kConsoleSize] = byte;
+        __atomic_store_n(&r.head, r.head + 1, __ATOMIC_RELEASE);
+        // A line, or a ring half full: the console thread drains it (an
+        // ioeventfd: no exit to the monitor's vCPU loop).
+        if (byte == '\n' || r.head - r.tail == kConsoleSize / 2) port_out(kConsolePort, 1, 0);
+    }
+
+    // The monitor may have changed the states since the VMM last ran.
+    void load() {
+        Channel& c = channel();
+        if (c.generation == generation) return;
+        pic.restore(c.pic);
+        pit.restore(c.pit);
+        uart.restore(c.uart);
+        generation = c.generation;
+    }
+    // What the VMM changed goes back: the device it touched, and the PIC,
+    // whose lines any of them drives.
+    enum : unsigned { kPit = 1, kUart = 2 };
+    void store(unsigned touched) {
+        Channel& c = channel();
+        c.pic = pic.save();
+        if (touched & kPit) c.pit = pit.save();
+        if (touched & kUart) c.uart = uart.save();
+    }
+};
+
+alignas(Devices) unsigned char devices_storage[sizeof(Devices)];
+Devices* devs = nullptr;
+
+class InPlacePlatform final : public Platform {
+public:
+    bool timer_programmed = false;
+    unsigned touched = 0;  // Devices::kPit, kUart
+    uint32_t port_read(uint16_t port, unsigned size) override {
+        if (devices::PortDevice* d = device(port)) {
+            ++channel().ports_in_place;
+            return d->read(port, size);
+        }
+        ++channel().ports_forwarded;
+        return port_in(port, size);
+    }
+    void port_write(uint16_t port, unsigned size, uint32_t value) override {
+        if (devices::PortDevice* d = device(port)) {
+            ++channel().ports_in_place;
+            if (port >= devices::Pit8254::kBase && port < devices::Pit8254::kBase + devices::Pit8254::kPorts)
+                timer_programmed = true;
+            d->write(port, size, value);
+            return;
+        }
+        ++channel().ports_forwarded;
+        port_out(port, size, value);
+    }
+    void flush_translations() override {}
+    void flush_translation(uint64_t) override {}
+
+private:
+    devices::PortDevice* device(uint16_t port) {
+        using devices::Pic8259Pair, devices::Pit8254, devices::Uart16550;
+        if ((port & ~1u) == Pic8259Pair::kMasterBase || (port & ~1u) == Pic8259Pair::kSlaveBase) return &devs->pic;
+        if ((port >= Pit8254::kBase && port < Pit8254::kBase + Pit8254::kPorts) || port == Pit8254::kPortB) {
+            touched |= Devices::kPit;
+            return &devs->pit;
+        }
+        if (port >= Uart16550::kCom1Base && port < Uart16550::kCom1Base + Uart16550::kPorts) {
+            touched |= Devices::kUart;
+            return &devs->uart;
+        }
+        return nullptr;
+    }
+};
+
+void start() {
+    Channel& c = channel();
+    devs = ::new (devices_storage) Devices();
+    devs->generation = c.generation - 1;  // load the monitor's initial states
+    c.tsc_origin = rdtsc();
+    c.clock_floor_ns = 0;
+    c.started = 1;
+    ring(kHello);
+}
+
+void cpuid(Vcpu& v) {
+    const Channel& c = channel();
+    uint32_t function = static_cast<uint32_t>(v.gpr[kRax]), index = static_cast<uint32_t>(v.gpr[kRcx]);
+    unsigned n = c.cpuid_count < kMaxCpuid ? c.cpuid_count : kMaxCpuid;
+    for (unsigned i = 0; i < n; ++i) {
+        const CpuidEntry& e = c.cpuid[i];
+        if (e.function != function || (e.significant_index && e.index != index)) continue;
+        v.gpr[kRax] = e.eax;
+        v.gpr[kRbx] = e.ebx;
+        v.gpr[kRcx] = e.ecx;
+        v.gpr[kRdx] = e.edx;
+        return;
+    }
+    // A leaf the table does not list: KVM answers it (an exit to the host
+    // kernel, not to the monitor), as it would have at the site.
+    uint32_t a, b, cx, d;
+    asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(cx), "=d"(d) : "a"(function), "c"(index));
+    v.gpr[kRax] = a;
+    v.gpr[kRbx] = b;
+    v.gpr[kRcx] = cx;
+    v.gpr[kRdx] = d;
+}
+
+// The guest loads a root: make sure its first PDPT maps the hole, as the one
+// loaded now does, or the next site would call into nothing. The guest keeps
+// PDPT entry 2 free (its layout's hole); its page tables are RAM, seen at the
+// kernel window.
+void write_cr3(uint64_t root) {
+    const Channel& c = channel();
+    auto entry = [&](uint64_t table, unsigned i) -> uint64_t* {
+        uint64_t pa = (table & kCr3AddressMask) + 8 * i;
+        return pa + 8 <= c.ram_size ? reinterpret_cast<uint64_t*>(layout::kKernelBase + pa) : nullptr;
+    };
+    if (uint64_t* pml4e = entry(root, 0); pml4e && (*pml4e & 1))
+        if (uint64_t* pdpte = entry(*pml4e, kPdptIndex)) *pdpte = kPdptEntry;
+    asm volatile("mov %0, %%cr3" : : "r"(root) : "memory");
+}
+
+}  // namespace
+
+// One call from a rewritten site, with interrupts off and the guest's
+// registers in previrt_kvm_vcpu; on return, rip says where the guest goes on.
+extern "C" void previrt_kvm_site(uint64_t index) {
+    Channel& c = channel();
+    c.busy = 1;
+    if (!c.started || !devs) start();
+    ++c.site_calls;
+    Vcpu& v = previrt_kvm_vcpu;
+    if (index >= c.site_count || index >= kMaxSites) {
+        c.busy = 0;
+        asm volatile("ud2");  // a jump into the stubs that no site made
+    }
+    const SiteEntry& s = site_table()[index];
+    v.rip = s.address;
+    v.cpl = 0;
+    switch (s.action) {
+    case SiteAction::Emulate: {
+        devs->load();
+        InPlacePlatform platform;
+        GuestMemory memory(reinterpret_cast<uint8_t*>(layout::kKernelBase), c.ram_size);
+        Emulation e = emulate(memory, v, platform, s.insn);
+        devs->store(platform.touched);
+        if (e.outcome != Outcome::Done) asm volatile("ud2");  // checked at load: in and out emulate
+        if (platform.timer_programmed) ring(kTimer);
+        if (devs->pic.pending()) {
+            // The guest takes interrupts at the site: the monitor injects at
+            // the doorbell entry.S rings on the way out. It does not: the
+            // monitor asks KVM for an interrupt window (once is enough).
+            if (v.rflags & kFlagIf) {
+                previrt_kvm_ring_on_return = 1;
+            } else if (!c.interrupt_announced) {
+                c.interrupt_announced = 1;
+                ring(kInterrupt);
+            }
+        }
+        break;
+    }
+    case SiteAction::Cpuid: cpuid(v); break;
+    case SiteAction::WriteCr3: write_cr3(v.gpr[s.reg & 15]); break;
+    }
+    v.rip = s.address + s.site_length;
+    c.busy = 0;
+}

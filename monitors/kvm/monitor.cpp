@@ -180,6 +180,11 @@ int run(const platforms::RunOptions& o) {
         std::cerr << "previrt-vmm: cannot write " << o.serial << "\n";
         return platforms::kExitPlatform;
     }
+    // The kick (a signal to the vCPU thread) ends KVM_RUN: installed before
+    // anything that may send it (the timers, the console threads).
+    struct sigaction sa{};
+    sa.sa_handler = on_kick;
+    sigaction(SIGUSR1, &sa, nullptr);
     pthread_t vcpu_thread = pthread_self();
     std::mutex device_lock;  // the devices are touched by the vCPU thread and the console thread
     devices::PortBus bus;
@@ -228,9 +233,6 @@ int run(const platforms::RunOptions& o) {
     }
 
     // --timeout: a kick (a signal to the vCPU thread) ends KVM_RUN.
-    struct sigaction sa{};
-    sa.sa_handler = on_kick;
-    sigaction(SIGUSR1, &sa, nullptr);
     timed_out = false;
     std::thread watchdog;
     std::mutex watchdog_lock;

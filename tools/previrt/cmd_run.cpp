@@ -89,7 +89,6 @@ int cmd_run(const Args& args) {
         std::cerr << "previrt run: the guest's kernel window holds at most 1024 MiB of RAM\n";
         return kExitUsage;
     }
-    if (platform == "qemu") return platforms::run_on_qemu(o);
     if (pure && platform != "process") {
         std::cerr << "previrt run: --pure is for the process platform (kvm is pure unless --previrt)\n";
         return kExitUsage;
@@ -98,6 +97,7 @@ int cmd_run(const Args& args) {
         std::cerr << "previrt run: --previrt is for the kvm platform (process is pre-virtualized unless --pure)\n";
         return kExitUsage;
     }
+    if (platform == "qemu") return platforms::run_on_qemu(o);
     if (platform == "kvm") {
         try {
             return kvm::run(o);

@@ -202,7 +202,9 @@ void InPlace::before_run(Vcpu& vcpu) {
 void InPlace::doorbell(Vcpu&, uint32_t why) {
     Channel& c = channel();
     ++doorbells_[why < kDoorbellKinds ? why : 0];
-    at_doorbell_ = true;
+    // The VMM rings kConsoleFull in the middle of an access, before it saves
+    // the devices: the states stay its own until it is done.
+    at_doorbell_ = why != kConsoleFull;
     switch (why) {
     case kHello:
         if (!c.started) throw ChannelError("the in-place VMM said hello before starting its clock");

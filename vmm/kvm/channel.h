@@ -11,7 +11,8 @@
 // runs the same models on them to deliver the timer's ticks and the
 // console's bytes and to take the interrupt it injects. One vCPU, so the two
 // never run at once; `busy` says the vCPU stopped inside the VMM, where the
-// states may be half-written, unless it stopped at a doorbell.
+// states may be half-written, unless it stopped at a doorbell rung after the
+// VMM saved them (all but kConsoleFull).
 //
 // Freestanding.
 #pragma once

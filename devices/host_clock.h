@@ -34,4 +34,18 @@ inline void arm_timer_at(timer_t timer, uint64_t at) {
     timer_settime(timer, TIMER_ABSTIME, &t, nullptr);
 }
 
+// Sleeps until `at` (monotonic_now_ns() time), or for a second if `at` is
+// UINT64_MAX; a signal (a kick) ends the sleep sooner.
+inline void sleep_until(uint64_t at) {
+    timespec t{};
+    if (at == UINT64_MAX) {
+        t.tv_sec = 1;
+        clock_nanosleep(CLOCK_MONOTONIC, 0, &t, nullptr);
+    } else {
+        t.tv_sec = time_t(at / 1'000'000'000);
+        t.tv_nsec = long(at % 1'000'000'000);
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nullptr);
+    }
+}
+
 }  // namespace previrt::devices

@@ -231,15 +231,7 @@ void InPlace::wait(std::unique_lock<std::mutex>& lock) {
         next = host_time(d.pit.next_event_ns());
     }
     lock.unlock();
-    timespec t{};
-    if (next == UINT64_MAX) {
-        t.tv_sec = 1;
-        clock_nanosleep(CLOCK_MONOTONIC, 0, &t, nullptr);  // a kick or a second, whichever first
-    } else {
-        t.tv_sec = time_t(next / 1'000'000'000);
-        t.tv_nsec = long(next % 1'000'000'000);
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nullptr);
-    }
+    devices::sleep_until(next);
     lock.lock();
 }
 

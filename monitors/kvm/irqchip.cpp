@@ -41,15 +41,7 @@ void UserIrqchip::wait(std::unique_lock<std::mutex>& lock) {
     if (pic_.pending()) return;
     uint64_t next = pit_.next_event_ns();
     lock.unlock();
-    timespec t{};
-    if (next == UINT64_MAX) {
-        t.tv_sec = 1;
-        clock_nanosleep(CLOCK_MONOTONIC, 0, &t, nullptr);  // a kick or a second, whichever first
-    } else {
-        t.tv_sec = time_t(next / 1'000'000'000);
-        t.tv_nsec = long(next % 1'000'000'000);
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nullptr);
-    }
+    devices::sleep_until(next);
     lock.lock();
 }
 

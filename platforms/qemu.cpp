@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "elf/elf_file.h"
+#include "monitors/loader/guest_loader.h"
 #include "previrt/guest_layout.h"
 
 namespace previrt::platforms {
@@ -26,6 +28,18 @@ std::string find_qemu() {
 }  // namespace
 
 int run_on_qemu(const RunOptions& o) {
+    // A para-virtualized image calls a hypervisor the bare PC does not have.
+    // (What is not an ELF file is QEMU's to judge.)
+    try {
+        loader::Paravirt paravirt = loader::paravirt_interface(elf::File::load(o.image));
+        if (paravirt) {
+            std::cerr << "previrt run: " << o.image << ": para-virtualized for " << paravirt.name()
+                      << " interface: it runs on that hypervisor only ("
+                      << (paravirt.kind == loader::Paravirt::Kind::Kvm ? "--on kvm" : "--on process") << ")\n";
+            return kExitBadImage;
+        }
+    } catch (const std::exception&) {
+    }
     char exit_device[64];
     std::snprintf(exit_device, sizeof exit_device, "isa-debug-exit,iobase=%#x,iosize=0x04",
                   static_cast<unsigned>(layout::kExitPort));

@@ -27,6 +27,8 @@ echo "== the same image under previrt-vmm on /dev/kvm (pure virtualization, shor
 "$previrt" run --on kvm "$build/guest/previrt-guest.elf" --cmdline short --timeout 300 --stats || echo "(the guest exited with status $?; docs/kvm.md says why on a host without VT-x/AMD-V)"
 echo "== the same image on /dev/kvm pre-virtualized: the in-place VMM answers the PIC, PIT and UART inside the guest =="
 "$previrt" run --on kvm "$build/guest/previrt-guest.elf" --previrt --cmdline short --timeout 300 --stats || echo "(the guest exited with status $?; docs/kvm.md says why on a host without VT-x/AMD-V)"
+echo "== the para-virtualized build for KVM on /dev/kvm: it calls the same in-place VMM directly =="
+"$previrt" run --on kvm "$build/guest/previrt-guest-pv-kvm.elf" --cmdline short --timeout 300 --stats || echo "(the guest exited with status $?; docs/kvm.md says why on a host without VT-x/AMD-V)"
 
 # One line per run: the self-test's summary and the exit status.
 summary() {
@@ -50,5 +52,6 @@ summary "Linux process, pre-virtualized" --on process "$image"
 summary "Linux process, para-virtualized build" --on process "$build/guest/previrt-guest-pv.elf"
 summary "KVM (previrt-vmm), short self-test" --on kvm "$image" --cmdline short
 summary "KVM, pre-virtualized (in-place VMM)" --on kvm "$image" --cmdline short --previrt
+summary "KVM, para-virtualized build" --on kvm "$build/guest/previrt-guest-pv-kvm.elf" --cmdline short
 echo "(pure virtualization fails the interrupt-flag checks by design: pushf and popf do not trap; docs/in-place-vmm.md)"
 echo "(KVM without VT-x/AMD-V, as on the project's machines, gives guest user mode no system calls: docs/kvm.md)"

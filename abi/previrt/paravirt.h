@@ -1,13 +1,21 @@
-// The para-virtual interface of the Linux-process hypervisor: what a guest
-// built for it (the reference guest with PREVIRT_PARAVIRT, the seed's
-// "L4Ka::Linux" row, kept only to compare with) calls directly, where a
+// The para-virtual interfaces: what a guest built for one hypervisor (the
+// reference guest with PREVIRT_PARAVIRT or PREVIRT_PARAVIRT_KVM, the seed's
+// "L4Ka::Linux" rows, kept only to compare with) calls directly, where a
 // pre-virtualized guest has the same calls written into its sites at load
-// time. Both live in the VMM hole (guest_layout.h); the bytes are described in
-// docs/in-place-vmm.md.
+// time. The entries live in the VMM hole (guest_layout.h); the bytes are
+// described in docs/in-place-vmm.md.
 //
-// A para-virtualized image says so with an ELF note "previrt" of type
-// kNoteParavirt holding kParavirtVersion (4 bytes); a backend refuses an image
-// whose version it does not know.
+// Two hypervisors, two interfaces on the same entries, as two builds of a
+// para-virtualized kernel for two hypervisors:
+// - the Linux process's (kNoteParavirt): every operation below, and the
+//   virtual interrupt flag in the hot page;
+// - KVM's (kNoteParavirtKvm): only kIn, kOut (the devices the in-place VMM
+//   keeps) and kWriteCr with n = 3 (a root gets the hole); KVM runs the rest
+//   of the privileged instructions natively, so the guest keeps them.
+//
+// A para-virtualized image says so with an ELF note "previrt" of the
+// interface's type holding its version (4 bytes); a backend refuses an image
+// built for the other interface, or for a version it does not know.
 //
 // Freestanding: the guest, the in-place VMMs and host tools include it.
 #pragma once
@@ -20,6 +28,8 @@ namespace previrt::pv {
 
 inline constexpr uint32_t kNoteParavirt = 2;
 inline constexpr uint32_t kParavirtVersion = 1;
+inline constexpr uint32_t kNoteParavirtKvm = 3;
+inline constexpr uint32_t kParavirtKvmVersion = 1;
 
 // The hot page: bytes the guest reads and writes directly.
 inline constexpr uint64_t kHotPage = layout::kVmmHoleBase + 0x1000;

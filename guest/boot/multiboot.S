@@ -24,15 +24,10 @@ multiboot_header:
 	.long PHYS(boot32)		/* entry_addr */
 
 #include "arch/x86_64/sensitive.h"
+#include "boot/previrt_note.h"
 
 /* The 64-bit entry's address, for monitors: an ELF note. */
-	.section .note.previrt, "a"
-	.balign 4
-	.long 8				/* name size: "previrt\0" */
-	.long 8				/* descriptor size */
-	.long 1				/* boot::kNoteEntry64 */
-	.asciz "previrt"
-	.balign 4
+	previrt_note 1, 8		/* boot::kNoteEntry64 */
 	.quad previrt_entry64
 
 /* Boot page tables: the first GiB identity-mapped (to survive the switch) and

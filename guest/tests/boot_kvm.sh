@@ -7,7 +7,9 @@
 # docs/kvm.md): there the test checks the boot through the 64-bit entry, the
 # devices and the exit port, and names the difference. Exits 77 (skipped) with
 # no usable /dev/kvm. RUN_FLAGS: more flags for `previrt run` (--no-kvm-irqchip,
-# --previrt: pre-virtualized, the in-place VMM beside the guest).
+# --previrt: pre-virtualized, the in-place VMM beside the guest). PARAVIRT=1:
+# IMAGE is the build for KVM's para-virtual interface, which calls the in-place
+# VMM itself.
 set -uo pipefail
 previrt=$1 image=$2
 read -ra flags <<< "${RUN_FLAGS:-}"
@@ -27,11 +29,20 @@ if [[ " ${flags[*]} " == *" --no-kvm-irqchip "* ]]; then
     grep -q "injected with KVM_INTERRUPT" "$err" || fail "previrt-vmm did not say it uses its own PIC and PIT"
     grep -Eq "^  io .*0x61: [0-9]+" "$err" || fail "the PIT's port B never reached previrt's model"
 fi
+in_place_checks() {
+    grep -Eq "^  io .*0x(3f[89a-f]|2[01]|a[01]|4[0-3]|61):" "$err" && fail "a UART, PIC or PIT access exited"
+    grep -Eq "in-place VMM: .* [1-9][0-9]* port accesses answered in place" "$err" ||
+        fail "no port access was answered in place"
+}
 if [[ " ${flags[*]} " == *" --previrt "* ]]; then
     grep -q "^previrt-vmm: in-place VMM loaded at 0x80000000: [1-9][0-9]* of" "$err" || fail "no in-place VMM"
-    grep -Eq "^  io .*0x(3f[89a-f]|2[01]|a[01]|4[0-3]|61):" "$err" && fail "a UART, PIC or PIT access exited"
-    grep -Eq "in-place VMM: [1-9][0-9]* site calls, [1-9][0-9]* port accesses answered in place" "$err" ||
-        fail "no port access was answered in place"
+    grep -Eq "in-place VMM: [1-9][0-9]* site calls, 0 para-virtual calls" "$err" || fail "no site called the VMM"
+    in_place_checks
+fi
+if [ "${PARAVIRT:-0}" = 1 ]; then
+    grep -q "^previrt-vmm: para-virtualized (KVM's interface, version 1)" "$err" || fail "not run para-virtualized"
+    grep -Eq "in-place VMM: 0 site calls, [1-9][0-9]* para-virtual calls" "$err" || fail "no para-virtual call"
+    in_place_checks
 fi
 grep -q "^previrt-vmm: exits: [0-9]* in all" "$err" || fail "no exit statistics"
 if grep -q "without VT-x/AMD-V" "$err"; then

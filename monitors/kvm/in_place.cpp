@@ -15,6 +15,7 @@
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/uart16550.h"
+#include "previrt/paravirt.h"
 #include "vmm/kvm/hole.h"
 #include "vmm/kvm/site_rewriter.h"
 
@@ -77,7 +78,7 @@ struct Devices {
 
 }  // namespace
 
-InPlace::InPlace(Vm& vm, const elf::File& guest, std::span<uint8_t> ram, uint64_t boot_pdpt,
+InPlace::InPlace(Vm& vm, const elf::File& guest, bool paravirt, std::span<uint8_t> ram, uint64_t boot_pdpt,
                  const std::vector<kvm_cpuid_entry2>& cpuid, uint64_t tsc_khz, pid_t vcpu_tid, int kick_signal,
                  std::FILE* console)
     : ram_(ram), console_(console) {
@@ -101,14 +102,21 @@ InPlace::InPlace(Vm& vm, const elf::File& guest, std::span<uint8_t> ram, uint64_
     if (boot_pdpt + 8 * (kPdptIndex + 1) > ram.size()) throw KvmError("the boot page tables are not in RAM", EINVAL);
     std::memcpy(ram.data() + boot_pdpt + 8 * kPdptIndex, &kPdptEntry, 8);
 
-    // The guest's sites, rewritten into calls of stubs into the image's entry.
-    vmm::kvm::Rewrite rw = rewrite_sites(guest, ram.data(), layout::kKernelBase, ram.size(), true,
-                                         memory_ + (kStubs - kBase), image.entry());
-    std::memcpy(memory_ + (kSiteTable - kBase), rw.table.data(), rw.table.size() * sizeof(SiteEntry));
-    summary_ = rw.total ? fmt::format("previrt-vmm: in-place VMM loaded at {:#x}: {} of {} sites rewritten\n{}", kBase,
-                                      rw.rewritten, rw.total, rw.summary)
-                        : "previrt-vmm: warning: the image has no site records (not built through the afterburner): "
-                          "the in-place VMM is loaded, but nothing calls it\n";
+    // The guest's sites, rewritten into calls of stubs into the image's entry;
+    // a para-virtualized guest calls the image's para-virtual entries itself.
+    vmm::kvm::Rewrite rw;
+    if (!paravirt) {
+        rw = rewrite_sites(guest, ram.data(), layout::kKernelBase, ram.size(), true, memory_ + (kStubs - kBase),
+                           image.entry());
+        std::memcpy(memory_ + (kSiteTable - kBase), rw.table.data(), rw.table.size() * sizeof(SiteEntry));
+    }
+    summary_ = paravirt ? fmt::format("previrt-vmm: in-place VMM loaded at {:#x}: the para-virtualized guest calls it "
+                                      "directly (its entries at {:#x}), no site rewritten\n",
+                                      kBase, pv::kEntryBase)
+               : rw.total ? fmt::format("previrt-vmm: in-place VMM loaded at {:#x}: {} of {} sites rewritten\n{}", kBase,
+                                        rw.rewritten, rw.total, rw.summary)
+                          : "previrt-vmm: warning: the image has no site records (not built through the afterburner): "
+                            "the in-place VMM is loaded, but nothing calls it\n";
 
     Channel& c = channel();
     c.magic = kMagic;
@@ -213,6 +221,10 @@ void InPlace::doorbell(Vcpu&, uint32_t why) {
     case kInterrupt:
     case kTimer: return;  // before_run looks at the states
     case kConsoleFull: drain_console(); return;
+    case kBadCall:
+        throw ChannelError(fmt::format("it entered the in-place VMM with {:#x} (returning to {:#x}), which is neither a "
+                                       "rewritten site nor a para-virtual operation KVM's interface offers",
+                                       c.bad_call, c.bad_call_from));
     default: throw ChannelError(fmt::format("the in-place VMM rang the doorbell with {}, which means nothing", why));
     }
 }
@@ -274,9 +286,9 @@ std::string InPlace::console_error() const {
 std::string InPlace::stats() const {
     const Channel& c = channel();
     return fmt::format(
-        "in-place VMM: {} site calls, {} port accesses answered in place, {} passed on; doorbells: {} hello, {} "
+        "in-place VMM: {} site calls, {} para-virtual calls, {} port accesses answered in place, {} passed on; doorbells: {} hello, {} "
         "interrupt, {} console full, {} timer; {} interrupts injected\n",
-        c.site_calls, c.ports_in_place, c.ports_forwarded, doorbells_[kHello], doorbells_[kInterrupt],
+        c.site_calls, c.paravirt_calls, c.ports_in_place, c.ports_forwarded, doorbells_[kHello], doorbells_[kInterrupt],
         doorbells_[kConsoleFull], doorbells_[kTimer], injected_);
 }
 

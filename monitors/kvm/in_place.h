@@ -38,7 +38,9 @@ public:
     // `ram` is guest RAM from guest-physical 0, the guest image already in it;
     // `boot_pdpt` the boot page tables' first PDPT (in `ram`). The console
     // goes to `console`; the PIT's timer signals thread `vcpu_tid` with `kick_signal`.
-    InPlace(Vm& vm, const elf::File& guest, std::span<uint8_t> ram, uint64_t boot_pdpt,
+    // `paravirt`: the guest is built for KVM's para-virtual interface and
+    // calls the VMM itself; nothing is rewritten.
+    InPlace(Vm& vm, const elf::File& guest, bool paravirt, std::span<uint8_t> ram, uint64_t boot_pdpt,
             const std::vector<kvm_cpuid_entry2>& cpuid, uint64_t tsc_khz, pid_t vcpu_tid, int kick_signal,
             std::FILE* console);
     ~InPlace();
@@ -79,7 +81,7 @@ private:
     uint64_t host_origin_ = 0;   // monotonic time of the device clock's 0 (the VMM's hello)
     uint64_t armed_at_ = UINT64_MAX;  // monotonic time the host timer fires
     bool at_doorbell_ = false;   // the vCPU stopped at a doorbell: the states are whole
-    static constexpr unsigned kDoorbellKinds = 5;
+    static constexpr unsigned kDoorbellKinds = 6;
     uint64_t doorbells_[kDoorbellKinds] = {};
     uint64_t injected_ = 0;
     std::vector<uint8_t> input_;

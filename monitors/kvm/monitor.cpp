@@ -31,6 +31,7 @@
 #include "monitors/kvm/kvm.h"
 #include "monitors/loader/guest_loader.h"
 #include "previrt/guest_layout.h"
+#include "previrt/paravirt.h"
 #include "vmm/kvm/channel.h"
 #include "vmm/sites/site_check.h"
 
@@ -128,28 +129,49 @@ int run(const platforms::RunOptions& o) {
         std::cerr << "previrt-vmm: " << e.what() << (e.error() == EACCES ? " (no permission)" : "") << "\n";
         return platforms::kExitNoKvm;
     }
-    // Pre-virtualized, the PIC pair, the PIT and COM1 live in the in-place VMM.
-    bool in_kernel = !o.kvm_in_place && o.kvm_irqchip && system->check_extension(KVM_CAP_IRQCHIP) &&
-                     system->check_extension(KVM_CAP_PIT2);
-    bool hardware = host_has_hardware_virtualization();
-    std::cerr << (hardware ? "previrt-vmm: KVM on hardware virtualization (VT-x/AMD-V): the guest runs natively\n"
-                           : "previrt-vmm: KVM without VT-x/AMD-V on this host: a software hypervisor that emulates "
-                             "every guest instruction\n")
-              << (o.kvm_in_place ? "previrt-vmm: pre-virtualized: 8259 PIC pair, 8254 PIT, UART: the device library's "
-                                   "models in the in-place VMM, inside the guest; PCI host bridge, CMOS, exit port: "
-                                   "previrt-vmm (interrupts injected with KVM_INTERRUPT)\n"
-                  : in_kernel ? "previrt-vmm: 8259 PIC pair, 8254 PIT: KVM's in-kernel models; UART, PCI host bridge, "
-                              "CMOS, exit port: previrt's device library\n"
-                            : "previrt-vmm: 8259 PIC pair, 8254 PIT, UART, PCI host bridge, CMOS, exit port: previrt's "
-                              "device library (interrupts injected with KVM_INTERRUPT)\n");
-
     elf::File image;
+    loader::Paravirt paravirt;
     try {
         image = elf::File::load(o.image);
     } catch (const std::exception& e) {
         std::cerr << "previrt-vmm: " << e.what() << "\n";  // names the file
         return platforms::kExitBadImage;
     }
+    try {
+        paravirt = loader::paravirt_interface(image);
+    } catch (const loader::LoadError& e) {
+        std::cerr << "previrt-vmm: " << o.image << ": " << e.what() << "\n";
+        return platforms::kExitBadImage;
+    }
+    if (paravirt.kind == loader::Paravirt::Kind::Process) {
+        std::cerr << "previrt-vmm: " << o.image << ": para-virtualized for the Linux-process hypervisor's interface, "
+                     "not KVM's; run it with --on process\n";
+        return platforms::kExitBadImage;
+    }
+    if (paravirt && paravirt.version != pv::kParavirtKvmVersion) {
+        std::cerr << fmt::format("previrt-vmm: {}: para-virtualized for KVM's interface version {}; this previrt-vmm "
+                                 "has version {}\n", o.image, paravirt.version, pv::kParavirtKvmVersion);
+        return platforms::kExitBadImage;
+    }
+    // Pre-virtualized or para-virtualized, the PIC pair, the PIT and COM1 live
+    // in the in-place VMM.
+    bool in_place_vmm = o.kvm_in_place || paravirt;
+    bool in_kernel = !in_place_vmm && o.kvm_irqchip && system->check_extension(KVM_CAP_IRQCHIP) &&
+                     system->check_extension(KVM_CAP_PIT2);
+    bool hardware = host_has_hardware_virtualization();
+    std::cerr << (hardware ? "previrt-vmm: KVM on hardware virtualization (VT-x/AMD-V): the guest runs natively\n"
+                           : "previrt-vmm: KVM without VT-x/AMD-V on this host: a software hypervisor that emulates "
+                             "every guest instruction\n")
+              << (paravirt ? fmt::format("previrt-vmm: para-virtualized (KVM's interface, version {}): ", paravirt.version)
+                  : o.kvm_in_place ? "previrt-vmm: pre-virtualized: "
+                                   : "")
+              << (in_place_vmm ? "8259 PIC pair, 8254 PIT, UART: the device library's "
+                                 "models in the in-place VMM, inside the guest; PCI host bridge, CMOS, exit port: "
+                                 "previrt-vmm (interrupts injected with KVM_INTERRUPT)\n"
+                  : in_kernel ? "previrt-vmm: 8259 PIC pair, 8254 PIT: KVM's in-kernel models; UART, PCI host bridge, "
+                              "CMOS, exit port: previrt's device library\n"
+                            : "previrt-vmm: 8259 PIC pair, 8254 PIT, UART, PCI host bridge, CMOS, exit port: previrt's "
+                              "device library (interrupts injected with KVM_INTERRUPT)\n");
 
     uint64_t ram_size = o.memory_mib << 20;
     GuestMemory ram(ram_size);
@@ -190,9 +212,9 @@ int run(const platforms::RunOptions& o) {
     devices::PortBus bus;
     std::unique_ptr<UserIrqchip> irqchip;
     std::unique_ptr<InPlace> in_place;
-    if (o.kvm_in_place) {
+    if (in_place_vmm) {
         try {
-            in_place = std::make_unique<InPlace>(vm, image, ram.span(), loader::kBootPdpt, cpuid, vcpu.tsc_khz(),
+            in_place = std::make_unique<InPlace>(vm, image, static_cast<bool>(paravirt), ram.span(), loader::kBootPdpt, cpuid, vcpu.tsc_khz(),
                                                  gettid(), SIGUSR1, serial_out);
         } catch (const vmm::SiteError& e) {
             std::cerr << "previrt-vmm: " << o.image << ": " << e.what() << "\n";

@@ -119,14 +119,24 @@ BootState load_guest(const elf::File& image, std::span<uint8_t> ram, const std::
     return state;
 }
 
-uint32_t paravirt_version(const elf::File& image) {
-    auto note = find_note(image, pv::kNoteParavirt);
-    if (!note) return 0;
-    if (note->size() != 4) throw LoadError("the 'previrt' para-virtual note is not 4 bytes long");
-    uint32_t version;
-    std::memcpy(&version, note->data(), 4);
-    if (version == 0) throw LoadError("the 'previrt' para-virtual note says version 0");
-    return version;
+Paravirt paravirt_interface(const elf::File& image) {
+    Paravirt found;
+    for (auto [type, kind] : {std::pair{pv::kNoteParavirt, Paravirt::Kind::Process},
+                              std::pair{pv::kNoteParavirtKvm, Paravirt::Kind::Kvm}}) {
+        auto note = find_note(image, type);
+        if (!note) continue;
+        if (found.kind != Paravirt::Kind::None)
+            throw LoadError("the image claims two para-virtual interfaces (Linux process and KVM)");
+        if (note->size() != 4) throw LoadError("the 'previrt' para-virtual note is not 4 bytes long");
+        std::memcpy(&found.version, note->data(), 4);
+        if (found.version == 0) throw LoadError("the 'previrt' para-virtual note says version 0");
+        found.kind = kind;
+    }
+    return found;
+}
+
+const char* Paravirt::name() const {
+    return kind == Kind::Process ? "the Linux-process hypervisor's" : kind == Kind::Kvm ? "KVM's" : "no";
 }
 
 }  // namespace previrt::loader

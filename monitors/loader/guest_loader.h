@@ -37,9 +37,16 @@ struct BootState {
 // loads it. Throws LoadError saying what is wrong.
 BootState load_guest(const elf::File& image, std::span<uint8_t> ram, const std::string& command_line);
 
-// The para-virtual interface version the image was built for (its "previrt"
-// note of type pv::kNoteParavirt), or 0 for an image that is not
-// para-virtualized. Throws LoadError for a malformed note.
-uint32_t paravirt_version(const elf::File& image);
+// The para-virtual interface an image was built for (its "previrt" note of
+// type pv::kNoteParavirt or pv::kNoteParavirtKvm), if any.
+struct Paravirt {
+    enum class Kind { None, Process, Kvm };
+    Kind kind = Kind::None;
+    uint32_t version = 0;
+    explicit operator bool() const { return kind != Kind::None; }
+    const char* name() const;  // "the Linux-process hypervisor's", "KVM's"
+};
+// Throws LoadError for a malformed note, or notes for both interfaces.
+Paravirt paravirt_interface(const elf::File& image);
 
 }  // namespace previrt::loader

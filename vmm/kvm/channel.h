@@ -42,7 +42,12 @@ enum Doorbell : uint8_t {
     kInterrupt = 2,    // the PIC asserts INT: inject when the guest can take it
     kConsoleFull = 3,  // the console ring is full: drain it now
     kTimer = 4,        // the guest programmed the PIT: re-arm the host timer
+    kBadCall = 5,      // the guest entered the VMM with what no site or para-virtual entry pushes: stop it
 };
+
+// What the para-virtual entries (abi/previrt/paravirt.h) push where a
+// rewritten site's stub pushes the site's index: kParavirtCall + the operation.
+inline constexpr uint64_t kParavirtCall = 0x7fff'0000;
 
 // What a rewritten site asks of the VMM.
 enum class SiteAction : uint8_t {
@@ -94,6 +99,8 @@ struct Channel {
     uint64_t tsc_origin;  // the guest's TSC at time 0 of the devices' clock
     uint32_t interrupt_announced;  // kInterrupt rung; the monitor clears it when it injects
     uint32_t reserved0;
+    uint64_t bad_call;       // kBadCall: what the entry was given
+    uint64_t bad_call_from;  // and the return address of the call
 
     // Both sides'.
     uint64_t clock_floor_ns;     // the latest time either side gave the models: time never goes back
@@ -105,6 +112,7 @@ struct Channel {
 
     // Counters the VMM keeps, which the monitor reports with --stats.
     uint64_t site_calls;
+    uint64_t paravirt_calls;
     uint64_t ports_in_place;   // port accesses the devices here answered
     uint64_t ports_forwarded;  // port accesses passed on to the monitor (an exit each)
     uint64_t doorbells;

@@ -131,7 +131,11 @@ int run(const platforms::RunOptions& o, Mode mode) {
     loader::BootState boot;
     uint32_t paravirt = 0;
     try {
-        paravirt = loader::paravirt_version(image);
+        loader::Paravirt interface = loader::paravirt_interface(image);
+        if (interface.kind == loader::Paravirt::Kind::Kvm)
+            throw std::runtime_error(fmt::format("para-virtualized for KVM's interface (version {}), not this "
+                                                 "hypervisor's; run it with --on kvm", interface.version));
+        paravirt = interface.version;
         if (paravirt && paravirt != pv::kParavirtVersion)
             throw std::runtime_error(fmt::format("para-virtualized for interface version {}; this hypervisor has version {}",
                                                  paravirt, pv::kParavirtVersion));

@@ -1,7 +1,10 @@
 // The processor's sensitive operations, one inline function each. Plain
 // instructions, written as for bare hardware: the afterburner finds and records
 // every one of them when the kernel is built. The para-virtualized build
-// (PREVIRT_PARAVIRT, for comparison only) calls the hypervisor instead.
+// builds (for comparison only) call the hypervisor instead: for the Linux
+// process (PREVIRT_PARAVIRT) in place of every sensitive instruction, for KVM
+// (PREVIRT_PARAVIRT_KVM) for the devices' ports and CR3 loads only, as KVM runs
+// the rest natively.
 #pragma once
 
 #include <stdint.h>
@@ -10,7 +13,7 @@
 
 namespace guest::cpu {
 
-#ifndef PREVIRT_PARAVIRT
+#ifndef PREVIRT_PV_CALLS
 inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 inline void outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
@@ -124,7 +127,11 @@ inline uint64_t read_cr4() {
     return v;
 }
 inline void write_cr0(uint64_t v) { asm volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+#ifndef PREVIRT_PV_CALLS
 inline void write_cr3(uint64_t v) { asm volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+#else
+inline void write_cr3(uint64_t v) { pv::call(pv::Op::kWriteCr, 3, v); }
+#endif
 inline void write_cr4(uint64_t v) { asm volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 inline void invlpg(uint64_t va) { asm volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 

@@ -1,10 +1,14 @@
-// The para-virtualized build's way to the hypervisor (PREVIRT_PARAVIRT): the
-// Linux-process hypervisor's interface (abi/previrt/paravirt.h), called
-// directly where the other build has a sensitive instruction. Only cpu.h and
-// the assembly (sensitive.h) use it.
+// The para-virtualized builds' way to the hypervisor: the Linux-process
+// hypervisor's interface (PREVIRT_PARAVIRT) or KVM's (PREVIRT_PARAVIRT_KVM),
+// abi/previrt/paravirt.h, called directly where the other build has a
+// sensitive instruction. Only cpu.h and the assembly (sensitive.h) use it.
 #pragma once
 
-#ifdef PREVIRT_PARAVIRT
+#if defined(PREVIRT_PARAVIRT) && defined(PREVIRT_PARAVIRT_KVM)
+#error "one para-virtual interface per build"
+#endif
+#if defined(PREVIRT_PARAVIRT) || defined(PREVIRT_PARAVIRT_KVM)
+#define PREVIRT_PV_CALLS 1
 
 #include <stdint.h>
 

@@ -1,6 +1,7 @@
 /* The para-virtual interface's addresses as absolute symbols, so that the
  * guest's assembly reaches them with RIP-relative stores and rel32 calls. */
 #include "arch/x86_64/paravirt_asm.h"
+#include "boot/previrt_note.h"
 
 	.globl pv_interrupt_flag, pv_event_pending, pv_entry_sti, pv_entry_halt
 	.globl pv_entry_swapgs, pv_entry_sysret, pv_entry_iret
@@ -14,13 +15,6 @@
 
 	.section .note.GNU-stack, "", @progbits
 
-/* The image's claim to the interface: ELF note "previrt", type 2
- * (pv::kNoteParavirt), the interface's version. */
-	.section .note.previrt, "a"
-	.balign 4
-	.long 8				/* name size: "previrt\0" */
-	.long 4				/* descriptor size */
-	.long 2				/* pv::kNoteParavirt */
-	.asciz "previrt"
-	.balign 4
+/* The image's claim to the interface: pv::kNoteParavirt, its version. */
+	previrt_note 2, 4
 	.long 1				/* pv::kParavirtVersion */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # previrt-vmm on bad input: one clear line and a distinct exit status each.
-# usage: errors.sh PREVIRT IMAGE
+# usage: errors.sh PREVIRT IMAGE PV_IMAGE PV_KVM_IMAGE (the para-virtualized
+# builds for the Linux process and for KVM)
 set -uo pipefail
-previrt=$1 image=$2
+previrt=$1 image=$2 pv_image=$3 pv_kvm_image=$4
 fail() { echo "FAIL: $*"; exit 1; }
 expect() {  # STATUS PATTERN COMMAND...
     local want=$1 pattern=$2
@@ -22,10 +23,28 @@ expect 120 "not an ELF file" "$previrt" run --on kvm "$tmp"
 expect 120 "does not fit" "$previrt" run --on kvm "$image" --mem 1
 expect 2 "wants a positive number" "$previrt" run --on kvm "$image" --mem lots
 expect 2 "is for the kvm platform" "$previrt" run --on qemu "$image" --previrt
+# A para-virtualized image runs on the hypervisor it was built for only.
+expect 120 "para-virtualized for the Linux-process hypervisor's interface, not KVM's" \
+    "$previrt" run --on kvm "$pv_image"
+expect 120 "para-virtualized for KVM's interface (version 1), not this hypervisor's" \
+    "$previrt" run --on process "$pv_kvm_image"
+expect 120 "para-virtualized for KVM's interface: it runs on that hypervisor only" \
+    "$previrt" run --on qemu "$pv_kvm_image"
+# ... and for the version of the interface it knows.
+newer=$(mktemp)
+trap 'rm -f "$tmp" "$newer"' EXIT
+cp "$pv_kvm_image" "$newer"
+note=$(objdump -h "$newer" | awk '$2 == ".note.previrt" { print $6; exit }')
+[ -n "$note" ] || fail "no .note.previrt section in $pv_kvm_image"
+# Its second note (after the 28-byte entry note) is KVM's: version at +20.
+[ "$(od -An -tu4 -j $((0x$note + 28 + 8)) -N4 "$newer" | tr -d ' ')" = 3 ] || fail "the second note is not KVM's"
+printf '\x02' | dd of="$newer" bs=1 seek=$((0x$note + 28 + 20)) conv=notrunc status=none
+expect 120 "para-virtualized for KVM's interface version 2; this previrt-vmm has version 1" \
+    "$previrt" run --on kvm "$newer"
 # Pre-virtualized, a site record pointing outside the image is refused before
 # the guest runs, naming the record.
 bad=$(mktemp)
-trap 'rm -f "$tmp" "$bad"' EXIT
+trap 'rm -f "$tmp" "$newer" "$bad"' EXIT
 cp "$image" "$bad"
 offset=$(objdump -h "$image" | awk '$2 == "previrt_sites" { print $6; exit }')
 [ -n "$offset" ] || fail "no previrt_sites section in $image"

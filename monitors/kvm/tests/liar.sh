@@ -22,6 +22,13 @@ grep -q "the guest broke the in-place VMM's channel: the console ring says 21474
 run doorbell
 [ "$status" -eq 125 ] || fail "doorbell lie: status $status, not 125"
 grep -q "rang the doorbell with 119, which means nothing" <<<"$out" || fail "doorbell lie: not named"
+run badcall
+[ "$status" -eq 125 ] || fail "bad-call lie: status $status, not 125"
+grep -q "it entered the in-place VMM with 0x7fff0000 (returning to 0x[0-9a-f]*), which is neither" <<<"$out" ||
+    fail "bad-call lie: not named"
+run badport
+[ "$status" -eq 125 ] || fail "bad-port lie: status $status, not 125"
+grep -q "it entered the in-place VMM with 0x7fff0002 (returning" <<<"$out" || fail "bad-port lie: not named"
 run devices
 [ "$status" -eq 51 ] || fail "device-state lie: status $status, not the guest's 0x33"
 echo "ok: every lie named or absorbed"

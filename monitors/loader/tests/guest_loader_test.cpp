@@ -67,5 +67,15 @@ TEST(GuestLoader, RefusesImagesItCannotStart) {
     EXPECT_NE(error_of(no_note, 64).find("no 'previrt' entry note"), std::string::npos);
 }
 
+TEST(GuestLoader, TellsWhichParaVirtualInterfaceAnImageWasBuiltFor) {
+    EXPECT_FALSE(paravirt_interface(elf::File::load(PREVIRT_GUEST_IMAGE)));
+    Paravirt process = paravirt_interface(elf::File::load(PREVIRT_GUEST_PV_IMAGE));
+    EXPECT_EQ(process.kind, Paravirt::Kind::Process);
+    EXPECT_EQ(process.version, 1u);
+    Paravirt kvm = paravirt_interface(elf::File::load(PREVIRT_GUEST_PV_KVM_IMAGE));
+    EXPECT_EQ(kvm.kind, Paravirt::Kind::Kvm);
+    EXPECT_EQ(kvm.version, 1u);
+}
+
 }  // namespace
 }  // namespace previrt::loader

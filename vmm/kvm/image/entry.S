@@ -44,7 +44,7 @@ previrt_kvm_entry:
     mov %rcx, previrt_kvm_vcpu + VCPU_RIP(%rip)
     mov 8(%rax), %rdi                       // the site's index
     cld
-    call previrt_kvm_site
+    call previrt_kvm_call
     mov saved_rsp(%rip), %rax
     mov previrt_kvm_vcpu + VCPU_RIP(%rip), %rcx
     mov %rcx, 16(%rax)                      // return past the site

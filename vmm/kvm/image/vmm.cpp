@@ -1,5 +1,7 @@
 // The in-place VMM for KVM: runs inside the guest, at CPL 0 in the guest's
-// own address space, entered from the guest's rewritten sites (entry.S). The
+// own address space, entered from the guest's rewritten sites (entry.S) or,
+// for a guest built for KVM's para-virtual interface, from the para-virtual
+// entries it calls directly (paravirt.S), into the same code. The
 // guest's device registers (PIC pair, PIT, COM1) are answered here, by the
 // device library's models, so a port access costs a call instead of an exit;
 // console output leaves in batches through the channel. What the VMM does not
@@ -20,6 +22,7 @@
 #include "vmm/core/emulator.h"
 #include "vmm/core/guest_memory.h"
 #include "vmm/core/vcpu.h"
+#include "previrt/paravirt.h"
 #include "vmm/kvm/channel.h"
 #include "vmm/kvm/hole.h"
 
@@ -33,6 +36,7 @@ Vcpu previrt_kvm_vcpu;
 // Set: entry.S rings kInterrupt on the way out, with the guest's IF on.
 extern "C" uint8_t previrt_kvm_ring_on_return;
 static_assert(kDoorbellPort == 0x5f0 && kInterrupt == 2, "entry.S spells them out");
+static_assert(kParavirtCall == 0x7fff0000 && pv::kOpCount == 16, "paravirt.S spells them out");
 static_assert(offsetof(Vcpu, gpr) == 0 && offsetof(Vcpu, rip) == 128 && offsetof(Vcpu, rflags) == 136);
 
 namespace {
@@ -222,43 +226,92 @@ void write_cr3(uint64_t root) {
     asm volatile("mov %0, %%cr3" : : "r"(root) : "memory");
 }
 
+// The guest entered with what no stub pushes (it jumped into the VMM, or
+// called an operation KVM's interface does not offer): the monitor names it
+// and stops the guest.
+[[noreturn]] void refuse(uint64_t what, uint64_t from) {
+    Channel& c = channel();
+    c.bad_call = what;
+    c.bad_call_from = from;
+    c.busy = 0;
+    ring(kBadCall);
+    for (;;) asm volatile("cli; hlt");
+}
+
+// After a port access in place: the PIT re-armed, and an interrupt the
+// access raised on its way to the guest.
+void after_access(const InPlacePlatform& platform, const Vcpu& v) {
+    Channel& c = channel();
+    devs->store(platform.touched);
+    if (platform.timer_programmed) ring(kTimer);
+    if (devs->pic.pending()) {
+        // The guest takes interrupts where it called: the monitor injects at
+        // the doorbell entry.S rings on the way out. It does not: the monitor
+        // asks KVM for an interrupt window (once is enough).
+        if (v.rflags & kFlagIf) {
+            previrt_kvm_ring_on_return = 1;
+        } else if (!c.interrupt_announced) {
+            c.interrupt_announced = 1;
+            ring(kInterrupt);
+        }
+    }
+}
+
+// A para-virtual operation (abi/previrt/paravirt.h, KVM's interface):
+// arguments in rdi, rsi, rdx, a result in rax.
+void paravirt(uint64_t op, Vcpu& v) {
+    Channel& c = channel();
+    ++c.paravirt_calls;
+    uint64_t return_address = v.rip + 5;  // entry.S took 5 off, as for a site
+    uint64_t a = v.gpr[kRdi], b = v.gpr[kRsi];
+    switch (op) {
+    case pv::kIn:
+    case pv::kOut: {
+        if (a > 0xffff || (b != 1 && b != 2 && b != 4)) refuse(kParavirtCall + op, return_address);
+        devs->load();
+        InPlacePlatform platform;
+        if (op == pv::kIn) v.gpr[kRax] = platform.port_read(static_cast<uint16_t>(a), static_cast<unsigned>(b));
+        else platform.port_write(static_cast<uint16_t>(a), static_cast<unsigned>(b), static_cast<uint32_t>(v.gpr[kRdx]));
+        after_access(platform, v);
+        break;
+    }
+    case pv::kWriteCr:
+        if (a != 3) refuse(kParavirtCall + op, return_address);
+        write_cr3(b);
+        break;
+    default: refuse(kParavirtCall + op, return_address);  // KVM runs the instruction natively: the guest keeps it
+    }
+    v.rip = return_address;
+}
+
 }  // namespace
 
-// One call from a rewritten site, with interrupts off and the guest's
-// registers in previrt_kvm_vcpu; on return, rip says where the guest goes on.
-extern "C" void previrt_kvm_site(uint64_t index) {
+// One call from a rewritten site or a para-virtual entry, with interrupts
+// off and the guest's registers in previrt_kvm_vcpu; on return, rip says
+// where the guest goes on.
+extern "C" void previrt_kvm_call(uint64_t index) {
     Channel& c = channel();
     c.busy = 1;
     if (!c.started || !devs) start();
-    ++c.site_calls;
     Vcpu& v = previrt_kvm_vcpu;
-    if (index >= c.site_count || index >= kMaxSites) {
+    v.cpl = 0;
+    if (index >= kParavirtCall && index < kParavirtCall + pv::kOpCount) {
+        paravirt(index - kParavirtCall, v);
         c.busy = 0;
-        asm volatile("ud2");  // a jump into the stubs that no site made
+        return;
     }
+    if (index >= c.site_count || index >= kMaxSites) refuse(index, v.rip + 5);  // a jump into the stubs no site made
+    ++c.site_calls;
     const SiteEntry& s = site_table()[index];
     v.rip = s.address;
-    v.cpl = 0;
     switch (s.action) {
     case SiteAction::Emulate: {
         devs->load();
         InPlacePlatform platform;
         GuestMemory memory(reinterpret_cast<uint8_t*>(layout::kKernelBase), c.ram_size);
         Emulation e = emulate(memory, v, platform, s.insn);
-        devs->store(platform.touched);
-        if (e.outcome != Outcome::Done) asm volatile("ud2");  // checked at load: in and out emulate
-        if (platform.timer_programmed) ring(kTimer);
-        if (devs->pic.pending()) {
-            // The guest takes interrupts at the site: the monitor injects at
-            // the doorbell entry.S rings on the way out. It does not: the
-            // monitor asks KVM for an interrupt window (once is enough).
-            if (v.rflags & kFlagIf) {
-                previrt_kvm_ring_on_return = 1;
-            } else if (!c.interrupt_announced) {
-                c.interrupt_announced = 1;
-                ring(kInterrupt);
-            }
-        }
+        if (e.outcome != Outcome::Done) refuse(index, v.rip + s.site_length);  // checked at load: in and out emulate
+        after_access(platform, v);
         break;
     }
     case SiteAction::Cpuid: cpuid(v); break;

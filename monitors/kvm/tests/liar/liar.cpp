@@ -4,6 +4,8 @@
 // tells one lie, chosen by its command line:
 //   console   a console ring whose indices say more bytes wait than it holds
 //   doorbell  a doorbell that means nothing
+//   badcall   a call of a para-virtual operation KVM's interface does not offer (sti)
+//   badport   a para-virtual port read of 3 bytes
 //   devices   device states of random bytes, a clock far in the future, the
 //             clock's origin said again; then it ends through the exit port
 //             with status 0x33, which is what the monitor must still see.
@@ -15,6 +17,7 @@
 
 #include "previrt/boot_info.h"
 #include "previrt/guest_layout.h"
+#include "previrt/paravirt.h"
 #include "vmm/kvm/channel.h"
 
 using namespace previrt;
@@ -23,6 +26,12 @@ using namespace previrt::vmm::kvm;
 namespace {
 
 void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+
+// A call of a para-virtual entry, as a para-virtualized guest makes it.
+void paravirt_call(pv::Op op, uint64_t a, uint64_t b) {
+    uint64_t result;
+    asm volatile("call *%1" : "=a"(result) : "r"(pv::entry(op)), "D"(a), "S"(b) : "memory");
+}
 
 bool is(const char* s, const char* word) {
     while (*word && *s == *word) ++s, ++word;
@@ -49,6 +58,10 @@ extern "C" [[noreturn]] void liar_main(uint64_t magic, uint64_t boot_info_phys) 
         outb(kDoorbellPort, kConsoleFull);
     } else if (is(lie, "doorbell")) {
         outb(kDoorbellPort, 0x77);
+    } else if (is(lie, "badcall")) {
+        paravirt_call(pv::kSti, 0, 0);
+    } else if (is(lie, "badport")) {
+        paravirt_call(pv::kIn, 0x3f8, 3);
     } else if (is(lie, "devices")) {
         c.started = 1;
         outb(kDoorbellPort, kHello);

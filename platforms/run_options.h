@@ -15,7 +15,10 @@ struct RunOptions {
     unsigned timeout_seconds = 0;   // 0: none
     std::string trace_exits;        // a file for one line per exit: "<rip> <kind> <detail>"
     bool stats = false;             // print exit counts by kind at the end
-    bool count_instructions = false;  // KVM: single-step the guest, counting its instructions (slow)
+    // KVM: single-step the guest, counting its instructions (slow): the whole
+    // run, or only inside the windows it marks with POST codes.
+    enum class Count { Off, All, Windows };
+    Count count_instructions = Count::Off;
     bool console_input = false;     // feed stdin to the guest's console even when serial goes to a file
     bool kvm_irqchip = true;        // KVM: use its in-kernel PIC and PIT where it offers them
     bool kvm_in_place = false;      // KVM: pre-virtualized, the in-place VMM loaded beside the guest

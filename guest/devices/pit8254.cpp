@@ -18,6 +18,7 @@ struct ControlWord : hwreg::Register<ControlWord, uint8_t> {
     HWREG_FIELD(5, 4, access);  // how the count is read and written
     HWREG_FIELD(7, 6, counter);
 };
+constexpr uint8_t kAccessLatch = 0b00;        // "RW1, RW0 = 00: Counter Latch Command"
 constexpr uint8_t kAccessLowThenHigh = 0b11;  // "RW1, RW0 = 11: LSB first, then MSB"
 constexpr uint8_t kModeTerminalCount = 0;     // mode 0: OUT low until the count reaches zero, then high
 constexpr uint8_t kModeRateGenerator = 2;     // mode 2: one short OUT pulse every `count` clocks
@@ -70,6 +71,13 @@ uint64_t measure_window(PortB idle) {
 }
 
 }  // namespace
+
+uint16_t read_channel0() {
+    ControlWord::from_value(0).set_counter(kCounter0).set_access(kAccessLatch).write_to(kPit);
+    uint8_t low = kPit.read<uint8_t>(kCounter0);
+    uint8_t high = kPit.read<uint8_t>(kCounter0);
+    return static_cast<uint16_t>(low | high << 8);
+}
 
 void start_periodic(uint32_t hz) {
     if (hz == 0) return;

@@ -17,6 +17,10 @@ inline constexpr uint32_t kInputHz = 1193182;
 // 16-bit divisor allows (about 18.2 Hz to 596 kHz).
 void start_periodic(uint32_t hz);
 
+// Channel 0's current count, latched (a counter latch command, then LSB and
+// MSB): how a clocksource reads the PIT.
+uint16_t read_channel0();
+
 // TSC ticks per second, measured against channel 2 over three 10 ms one-shot
 // windows, keeping the shortest. Interrupts are disabled while it runs (and
 // restored after); call it before the timer interrupt is wanted. Returns 0 if

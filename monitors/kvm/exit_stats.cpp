@@ -28,4 +28,25 @@ std::string ExitStats::summary() const {
     return out;
 }
 
+void PostWindows::mark(uint8_t code, uint64_t exits, uint64_t instructions, uint64_t instructions_in_vmm) {
+    if (open_) {
+        // The closing write's exit is not the window's.
+        closed_.push_back({open_->code, exits - 1 - open_->exits, instructions - open_->instructions,
+                           instructions_in_vmm - open_->instructions_in_vmm});
+        open_.reset();
+    }
+    if (code) open_ = Window{code, exits, instructions, instructions_in_vmm};
+}
+
+std::string PostWindows::summary(bool instructions) const {
+    std::string out;
+    for (const Window& w : closed_) {
+        out += fmt::format("window {}: {} exits", w.code, w.exits);
+        if (instructions)
+            out += fmt::format(", {} guest instructions ({} in the in-place VMM)", w.instructions, w.instructions_in_vmm);
+        out += "\n";
+    }
+    return out;
+}
+
 }  // namespace previrt::kvm

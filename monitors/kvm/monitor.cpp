@@ -17,12 +17,14 @@
 #include <iostream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "devices/cmos_rtc.h"
 #include "devices/exit_port.h"
 #include "devices/pci_host.h"
 #include "devices/port_bus.h"
+#include "devices/post_port.h"
 #include "devices/uart16550.h"
 #include "elf/elf_file.h"
 #include "monitors/kvm/exit_stats.h"
@@ -192,7 +194,8 @@ int run(const platforms::RunOptions& o) {
     Vcpu vcpu(*system, vm, 0);
     std::vector<kvm_cpuid_entry2> cpuid = vcpu.set_supported_cpuid(*system);
     enter_long_mode(vcpu, boot);
-    if (o.count_instructions) vcpu.set_single_step(true);
+    using Count = platforms::RunOptions::Count;
+    if (o.count_instructions == Count::All) vcpu.set_single_step(true);
     // With --count-instructions: the guest's instructions, in its own code and in the in-place VMM's.
     uint64_t instructions = 0, instructions_in_vmm = 0;
 
@@ -276,6 +279,15 @@ int run(const platforms::RunOptions& o) {
         return platforms::kExitPlatform;
     }
     ExitStats stats;
+    // The guest's POST codes mark windows, counted for --stats (and stepped
+    // through with --count-instructions=windows).
+    PostWindows windows;
+    auto on_post = [&](uint8_t code) {
+        windows.mark(code, stats.total(), instructions, instructions_in_vmm);
+        if (o.count_instructions == Count::Windows) vcpu.set_single_step(windows.open());
+    };
+    devices::PostPort post([&on_post](uint8_t code) { on_post(code); });
+    bus.add(devices::PostPort::kPort, 1, post, "post");
     std::set<uint64_t> unknown_reported;
     auto note = [&](const char* kind, uint64_t where, const std::string& detail) {
         stats.count(kind, where);
@@ -284,11 +296,16 @@ int run(const platforms::RunOptions& o) {
 
     int result = platforms::kExitGuestNoStatus;
     kick_run = &vcpu.state();
+    // After a single step the devices are left alone (their ticks still come,
+    // through a kick): a monitor that ran them on every step would make the
+    // instructions it counts its own doing.
+    bool stepped = false;
     for (bool running = true; running;) {
         try {
             std::lock_guard g(device_lock);
-            if (irqchip) irqchip->before_run(vcpu);
-            if (in_place) in_place->before_run(vcpu);
+            if (irqchip && !stepped) irqchip->before_run(vcpu);
+            if (in_place && !stepped) in_place->before_run(vcpu);
+            stepped = false;
         } catch (const ChannelError& e) {
             std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << e.what() << "; stopped\n";
             break;
@@ -374,7 +391,8 @@ int run(const platforms::RunOptions& o) {
             running = false;
             break;
         case KVM_EXIT_DEBUG:
-            if (!o.count_instructions) goto unexpected;
+            if (o.count_instructions == Count::Off) goto unexpected;
+            stepped = true;
             ++instructions;
             if (r.debug.arch.pc >= layout::kVmmHoleBase && r.debug.arch.pc < layout::kVmmHoleEnd) ++instructions_in_vmm;
             break;
@@ -418,7 +436,11 @@ int run(const platforms::RunOptions& o) {
     if (serial_out != stdout) std::fclose(serial_out);
     if (trace) std::fclose(trace);
     if (o.stats) std::cerr << "previrt-vmm: " << stats.summary();
-    if (o.count_instructions)
+    if (o.stats) {
+        std::istringstream lines(windows.summary(o.count_instructions != Count::Off));
+        for (std::string line; std::getline(lines, line);) std::cerr << "previrt-vmm: " << line << "\n";
+    }
+    if (o.count_instructions == Count::All)
         std::cerr << fmt::format("previrt-vmm: {} guest instructions, {} of them in the in-place VMM\n", instructions,
                                  instructions_in_vmm);
     if (o.stats && !in_place_stats.empty()) std::cerr << "previrt-vmm: " << in_place_stats;

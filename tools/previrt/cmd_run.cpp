@@ -13,7 +13,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: previrt run --on PLATFORM IMAGE [--cmdline TEXT] [--mem MIB] [--serial stdio|FILE] [--timeout SECONDS]\n"
     "                  [--trace-exits FILE] [--stats] [--console-input] [--pure] [--previrt] [--no-kvm-irqchip]\n"
-    "                  [--count-instructions]\n"
+    "                  [--count-instructions[=all|windows]]\n"
     "Boots the guest ELF IMAGE on PLATFORM and exits with the status the guest wrote to the exit\n"
     "port; otherwise 120: the image cannot be loaded, 121: no usable /dev/kvm, 124: --timeout\n"
     "passed, 125: the guest stopped without a status (a triple fault), 126: the platform failed.\n"
@@ -30,7 +30,8 @@ constexpr char kUsage[] =
     "prints exits (kvm) or entries into the in-place VMM (process) by kind; --console-input\n"
     "feeds stdin to the guest's console even when --serial is a file. process only: --pure.\n"
     "kvm only: --no-kvm-irqchip uses previrt's PIC and PIT even where KVM has its own;\n"
-    "--count-instructions single-steps the guest and counts its instructions (slow).\n";
+    "--count-instructions single-steps the guest and counts its instructions (slow), =windows only\n"
+    "between the POST codes (port 0x80) the guest writes, counted per window with --stats.\n";
 
 }  // namespace
 
@@ -57,8 +58,10 @@ int cmd_run(const Args& args) {
             o.kvm_irqchip = false;
         } else if (a == "--pure") {
             pure = true;
-        } else if (a == "--count-instructions") {
-            o.count_instructions = true;
+        } else if (a == "--count-instructions" || a == "--count-instructions=all") {
+            o.count_instructions = platforms::RunOptions::Count::All;
+        } else if (a == "--count-instructions=windows") {
+            o.count_instructions = platforms::RunOptions::Count::Windows;
         } else if (a == "--previrt") {
             o.kvm_in_place = true;
         } else if (a == "--stats") {
@@ -95,6 +98,10 @@ int cmd_run(const Args& args) {
     }
     if (o.kvm_in_place && platform != "kvm") {
         std::cerr << "previrt run: --previrt is for the kvm platform (process is pre-virtualized unless --pure)\n";
+        return kExitUsage;
+    }
+    if (o.count_instructions != platforms::RunOptions::Count::Off && platform != "kvm") {
+        std::cerr << "previrt run: --count-instructions is for the kvm platform\n";
         return kExitUsage;
     }
     if (platform == "qemu") return platforms::run_on_qemu(o);

@@ -221,6 +221,7 @@ int run(const platforms::RunOptions& o, Mode mode) {
     m->bus.add(0xcf8, 8, m->pci, "pci");
     m->bus.add(0x70, 2, *m->cmos, "cmos");
     m->bus.add(layout::kExitPort, 4, m->exit_port, "exit");
+    m->bus.add(devices::PostPort::kPort, 1, m->post, "post");
     if (o.timeout_seconds) m->deadline = now_ns() + uint64_t(o.timeout_seconds) * 1'000'000'000;
 
     sigevent sev{};

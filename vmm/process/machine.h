@@ -25,6 +25,7 @@
 #include "devices/host_clock.h"
 #include "devices/cmos_rtc.h"
 #include "devices/exit_port.h"
+#include "devices/post_port.h"
 #include "devices/pci_host.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
@@ -91,6 +92,7 @@ struct Machine final : Platform {
     devices::PciHost pci;
     std::unique_ptr<devices::CmosRtc> cmos;
     devices::ExitPort exit_port;
+    devices::PostPort post;
     devices::PortBus bus;
     std::set<uint16_t> unknown_ports;
     std::set<uint64_t> unknown_device_memory;

@@ -151,9 +151,17 @@ public:
     void port_write(uint16_t port, unsigned size, uint32_t value) override {
         if (devices::PortDevice* d = device(port)) {
             ++channel().ports_in_place;
-            if (port >= devices::Pit8254::kBase && port < devices::Pit8254::kBase + devices::Pit8254::kPorts)
-                timer_programmed = true;
+            if (d != &devs->pit) {
+                d->write(port, size, value);
+                return;
+            }
+            // A new count or mode may bring the next tick forward, before
+            // the monitor's timer fires: it must be re-armed. (A later tick
+            // only makes the timer early, and the monitor re-arms it then; a
+            // latch command or port B moves nothing.)
+            uint64_t next = devs->pit.next_event_ns();
             d->write(port, size, value);
+            if (devs->pit.next_event_ns() < next) timer_programmed = true;
             return;
         }
         ++channel().ports_forwarded;

@@ -90,26 +90,6 @@ private:
     uint64_t bytes_ = 0;
 };
 
-std::string json_string(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\', out += c;
-        else if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else out += c;
-    }
-    return out + "\"";
-}
-
-// Integers print as such (medians of whole cycle counts mostly are); JSON has
-// no NaN, so a ratio that cannot be formed is null.
-std::string json_number(std::optional<double> v) {
-    if (!v || !std::isfinite(*v)) return "null";
-    if (*v == std::floor(*v) && std::fabs(*v) < 1e15) return fmt::format("{}", static_cast<int64_t>(*v));
-    return fmt::format("{:.4f}", *v);
-}
-
-std::string basename(const std::string& path) { return std::filesystem::path(path).filename().string(); }
-
 // The two comparisons the table and the goals are made of, from the medians.
 std::optional<double> ratio(const Report& r, const char* num_key, const char* den_key, const std::string& op) {
     const Config* num = r.find(num_key);
@@ -190,6 +170,26 @@ Goal pure_goal(const Report& r) {
 
 }  // namespace
 
+std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\', out += c;
+        else if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        else out += c;
+    }
+    return out + "\"";
+}
+
+// Integers print as such (medians of whole cycle counts mostly are); JSON has
+// no NaN, so a ratio that cannot be formed is null.
+std::string json_number(std::optional<double> v) {
+    if (!v || !std::isfinite(*v)) return "null";
+    if (*v == std::floor(*v) && std::fabs(*v) < 1e15) return fmt::format("{}", static_cast<int64_t>(*v));
+    return fmt::format("{:.4f}", *v);
+}
+
+std::string basename(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
 const Config* Report::find(const std::string& key) const {
     for (const Config& c : configs)
         if (c.key == key) return &c;
@@ -198,9 +198,14 @@ const Config* Report::find(const std::string& key) const {
 
 std::optional<Stats> stats(const Config& config, const std::string& operation) {
     auto it = config.samples.find(operation);
-    if (it == config.samples.end() || it->second.empty()) return std::nullopt;
+    if (it == config.samples.end()) return std::nullopt;
     std::vector<double> v;
     for (const Sample& s : it->second) v.push_back(static_cast<double>(s.cycles_per_op));
+    return stats_of(std::move(v));
+}
+
+std::optional<Stats> stats_of(std::vector<double> v) {
+    if (v.empty()) return std::nullopt;
     std::sort(v.begin(), v.end());
     size_t n = v.size();
     double median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
@@ -338,7 +343,8 @@ std::string json(const Report& r) {
     return out;
 }
 
-bool update_markdown_file(const std::string& path, const std::string& section, std::ostream& err) {
+bool update_markdown_file(const std::string& path, const std::string& section, std::ostream& err,
+                          std::string_view begin_marker, std::string_view end_marker) {
     std::string text;
     if (std::ifstream in(path, std::ios::binary); in) {
         std::ostringstream s;
@@ -348,16 +354,16 @@ bool update_markdown_file(const std::string& path, const std::string& section, s
         err << "previrt bench: cannot read " << path << "\n";
         return false;
     }
-    std::string block = std::string(kMarkerBegin) + "\n" + section + kMarkerEnd;
-    size_t begin = text.find(kMarkerBegin);
-    size_t end = begin == std::string::npos ? std::string::npos : text.find(kMarkerEnd, begin);
+    std::string block = std::string(begin_marker) + "\n" + section + std::string(end_marker);
+    size_t begin = text.find(begin_marker);
+    size_t end = begin == std::string::npos ? std::string::npos : text.find(end_marker, begin);
     if (begin != std::string::npos && end == std::string::npos) {
         // Replacing up to the end of the file could eat what follows: refuse.
-        err << "previrt bench: " << path << " has " << kMarkerBegin << " but no " << kMarkerEnd << " after it\n";
+        err << "previrt bench: " << path << " has " << begin_marker << " but no " << end_marker << " after it\n";
         return false;
     }
     if (begin != std::string::npos) {
-        text.replace(begin, end + std::string_view(kMarkerEnd).size() - begin, block);
+        text.replace(begin, end + end_marker.size() - begin, block);
     } else {
         if (!text.empty() && text.back() != '\n') text += '\n';
         text += (text.empty() ? "" : "\n") + block + "\n";

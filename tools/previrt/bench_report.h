@@ -9,6 +9,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace previrt::cli::bench {
@@ -75,10 +76,19 @@ std::string markdown_section(const Report& report);
 std::string json(const Report& report);
 // Replaces what lies between the markers in FILE with the section (the file
 // and the markers are added when absent). False, with a message, on error.
-bool update_markdown_file(const std::string& path, const std::string& section, std::ostream& err);
+bool update_markdown_file(const std::string& path, const std::string& section, std::ostream& err,
+                          std::string_view begin_marker = kMarkerBegin, std::string_view end_marker = kMarkerEnd);
 // Draws the chart with gnuplot. A missing gnuplot is said and the chart
 // skipped (it is optional, the figures are not); false when gnuplot fails.
 bool plot(const Report& report, const std::string& png, std::ostream& err);
+
+// JSON text: a quoted, escaped string; a number, or null for none (JSON has no NaN).
+std::string json_string(const std::string& s);
+std::string json_number(std::optional<double> v);
+// A path's last component, as the reports name images.
+std::string basename(const std::string& path);
+// The median of some figures (none: nullopt).
+std::optional<Stats> stats_of(std::vector<double> values);
 
 // Runs ARGV with stdin from /dev/null and stdout and stderr into OUTPUT; the
 // wait status, or -1 (errno set) when it cannot be started.

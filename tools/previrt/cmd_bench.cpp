@@ -1,6 +1,7 @@
 // `previrt bench`: the reference guest's micro-benchmarks (init=bench) on the
 // Linux-process hypervisor, pure, pre-virtualized and para-virtualized side by
-// side in one run. Each boot is a child `previrt run`; the figures and what is
+// side in one run, or with --on kvm its kernel's exitbench under previrt-vmm
+// (bench_kvm.cpp). Each boot is a child `previrt run`; the figures and what is
 // made of them are in bench_report.cpp.
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "tools/previrt/bench_kvm.h"
 #include "tools/previrt/bench_report.h"
 #include "tools/previrt/commands.h"
 
@@ -31,8 +33,9 @@ namespace previrt::cli {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: previrt bench [--runs N] [--image IMAGE] [--pv-image PV_IMAGE] [--cmdline-extra TEXT]\n"
-    "                     [--timeout SECONDS] [--json FILE] [--plot FILE.png] [--markdown FILE]\n"
+    "usage: previrt bench [--on process|kvm] [--runs N] [--image IMAGE] [--pv-image PV_IMAGE]\n"
+    "                     [--cmdline-extra TEXT] [--timeout SECONDS] [--json FILE] [--plot FILE.png]\n"
+    "                     [--markdown FILE]\n"
     "Boots the guest's micro-benchmarks (--cmdline init=bench) on the Linux-process hypervisor\n"
     "('previrt run --on process') in three configurations, N boots each, interleaved (pure, pre,\n"
     "para, pure, ...) so that host noise spreads over all three:\n"
@@ -54,11 +57,21 @@ constexpr char kUsage[] =
     "  --markdown FILE     replaces the section between <!-- bench:process:begin --> and\n"
     "                      <!-- bench:process:end --> in FILE (added at its end if absent) with the\n"
     "                      table and whether each goal is met, as measured\n"
+    "--on kvm: the guest kernel's exitbench (--cmdline exitbench) under previrt-vmm, N boots each of\n"
+    "pure (KVM's in-kernel PIC/PIT), pure (previrt's PIC/PIT), pre-virtualized (--previrt) and\n"
+    "para-virtualized (PV_IMAGE, default previrt-guest-pv-kvm.elf next to IMAGE), interleaved, and\n"
+    "one boot each single-stepped through the rows (exitbench short, --count-instructions=windows).\n"
+    "Per row: exits per operation (counted between the row's POST codes), guest instructions per\n"
+    "operation, TSC cycles per operation on this host, after a line naming the host and its kind of\n"
+    "KVM; --markdown replaces the section between <!-- bench:kvm:begin --> and <!-- bench:kvm:end -->;\n"
+    "no --plot. Default runs: 3.\n"
     "Exit status: 0; 1: a boot failed or printed no 'bench done' (the tail of its output is shown),\n"
     "or an image changed during the run; 2: bad command line; 3: an image or output file could\n"
     "not be read or written.\n";
 
 struct Options {
+    std::string on = "process";
+    bool runs_given = false;
     unsigned runs = 5;
     unsigned timeout = 600;
     std::string image = PREVIRT_GUEST_IMAGE, pv_image, cmdline_extra, json, plot, markdown;
@@ -180,6 +193,13 @@ int parse(const Args& args, Options& o) {
                 return kExitUsage;
             }
             (a == "--runs" ? o.runs : o.timeout) = static_cast<unsigned>(n);
+            if (a == "--runs") o.runs_given = true;
+        } else if (a == "--on" && (v = value())) {
+            if (*v != "process" && *v != "kvm") {
+                std::cerr << "previrt bench: --on process or --on kvm, not '" << *v << "'\n";
+                return kExitUsage;
+            }
+            o.on = *v;
         } else if (a == "--image" && (v = value())) {
             o.image = *v;
         } else if (a == "--pv-image" && (v = value())) {
@@ -209,7 +229,31 @@ int cmd_bench(const Args& args) {
         std::cerr << "previrt bench: this build has no guest image: give --image\n";
         return kExitUsage;
     }
-    if (o.pv_image.empty()) o.pv_image = (std::filesystem::path(o.image).parent_path() / "previrt-guest-pv.elf").string();
+    if (o.pv_image.empty())
+        o.pv_image = (std::filesystem::path(o.image).parent_path() /
+                      (o.on == "kvm" ? "previrt-guest-pv-kvm.elf" : "previrt-guest-pv.elf"))
+                         .string();
+    if (o.on == "kvm") {
+        if (!o.plot.empty()) {
+            std::cerr << "previrt bench: --plot is for --on process\n";
+            return kExitUsage;
+        }
+        std::error_code ec;
+        bench::kvm::Options k;
+        k.self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+        if (k.self.empty()) {
+            std::cerr << "previrt bench: cannot find /proc/self/exe\n";
+            return kExitInput;
+        }
+        k.image = o.image;
+        k.pv_image = o.pv_image;
+        k.cmdline_extra = o.cmdline_extra;
+        k.json = o.json;
+        k.markdown = o.markdown;
+        k.runs = o.runs_given ? o.runs : 3;
+        k.timeout = o.timeout;
+        return bench::kvm::run(k);
+    }
 
     bench::Report report;
     report.host = bench::probe_host();

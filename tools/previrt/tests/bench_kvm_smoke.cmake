@@ -1,0 +1,80 @@
+# Runs `previrt bench --on kvm --runs 1 --cmdline-extra short` with its outputs
+# and checks what users rely on: the JSON holds the four configurations, each
+# with every exitbench row; the exits per operation that any KVM host
+# reproduces (a UART access is one exit pure and none in place; device memory
+# is one exit everywhere); instructions per operation for the stepped
+# configurations; the Markdown file's marked section replaced.
+# usage: cmake -DPREVIRT=FILE -DWORK=DIR -P bench_kvm_smoke.cmake
+cmake_minimum_required(VERSION 3.25)
+if(NOT EXISTS /dev/kvm)
+    message("SKIP: no /dev/kvm")
+    return()
+endif()
+set(rows port_read port_write pit_read console_line mmio_read hlt_wakeup loop_baseline)
+set(begin "<!-- bench:kvm:begin -->")
+set(end "<!-- bench:kvm:end -->")
+
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${WORK})
+set(json ${WORK}/bench.json)
+set(md ${WORK}/bench.md)
+file(WRITE ${md} "# Notes\n\n${begin}\nstale figures\n${end}\n\nAfter the section.\n")
+
+execute_process(COMMAND ${PREVIRT} bench --on kvm --runs 1 --cmdline-extra short --json ${json} --markdown ${md}
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("-- stdout:\n${out}-- stderr:\n${err}-- exit status ${status}")
+if(err MATCHES "no usable /dev/kvm|cannot open /dev/kvm")
+    message("SKIP: no usable /dev/kvm")
+    return()
+endif()
+if(NOT status EQUAL 0)
+    message(FATAL_ERROR "previrt bench --on kvm exited with status ${status}")
+endif()
+
+file(READ ${json} j)
+string(JSON kvm GET "${j}" host kvm)
+if(NOT kvm MATCHES "^KVM ")
+    message(FATAL_ERROR "the JSON does not name the kind of KVM ('${kvm}')")
+endif()
+function(figure config row what out)
+    string(JSON value ERROR_VARIABLE error GET "${j}" configurations ${config} rows ${row} ${what} ${ARGN})
+    if(error OR NOT value MATCHES "^[0-9.]+$")
+        message(FATAL_ERROR "${config} ${row} ${what} ${ARGN}: '${value}' ${error}")
+    endif()
+    set(${out} ${value} PARENT_SCOPE)
+endfunction()
+foreach(config pure pure_own pre para)
+    foreach(row ${rows})
+        figure(${config} ${row} exits_per_op e median)
+        figure(${config} ${row} cycles_per_op c median)
+        if(NOT config STREQUAL "pure")
+            figure(${config} ${row} instructions_per_op i)
+        endif()
+    endforeach()
+endforeach()
+foreach(check "pure_own port_read 1" "pure_own port_write 1" "pure_own mmio_read 1" "pre port_read 0"
+              "pre port_write 0" "pre console_line 0" "pre mmio_read 1" "para port_read 0" "para port_write 0"
+              "para mmio_read 1")
+    separate_arguments(check)
+    list(GET check 0 config)
+    list(GET check 1 row)
+    list(GET check 2 want)
+    figure(${config} ${row} exits_per_op e median)
+    if(NOT e EQUAL want)
+        message(FATAL_ERROR "${config} ${row}: ${e} exits per operation, not ${want}")
+    endif()
+endforeach()
+figure(pre port_read instructions_in_vmm_per_op v)
+if(v LESS_EQUAL 0)
+    message(FATAL_ERROR "pre-virtualized port_read: no instructions in the in-place VMM")
+endif()
+string(JSON met GET "${j}" goals pre_10x_fewer_exits_than_pure_on_device_rows met)
+if(NOT met)
+    message(FATAL_ERROR "the device rows' goal is not met:\n${j}")
+endif()
+
+file(READ ${md} text)
+if(text MATCHES "stale figures" OR NOT text MATCHES "After the section" OR NOT text MATCHES "\\| console_line \\|"
+   OR NOT text MATCHES "Goal: Pre-virtualized makes at least 10x fewer exits")
+    message(FATAL_ERROR "${md}: the section was not replaced as expected:\n${text}")
+endif()

@@ -51,9 +51,11 @@ inline constexpr uint64_t kParavirtCall = 0x7fff'0000;
 
 // What a rewritten site asks of the VMM.
 enum class SiteAction : uint8_t {
-    Emulate = 1,   // port I/O: the core's emulator, the devices in place
+    Emulate = 1,   // port I/O of another form: the core's emulator, the devices in place
     Cpuid = 2,     // answered from the table KVM was given
     WriteCr3 = 3,  // mov to CR3: the hole put into the new root, then the load
+    PortIn = 4,    // in al/ax/eax, imm8 or dx: decoded at load time, the devices in place
+    PortOut = 5,   // out imm8 or dx, al/ax/eax: likewise
 };
 
 struct SiteEntry {
@@ -61,9 +63,12 @@ struct SiteEntry {
     uint8_t site_length;    // instruction and NOPs: where the guest goes on
     SiteAction action;
     uint8_t reg;            // WriteCr3: the source register (Vcpu::gpr index)
-    uint8_t reserved[5];
+    uint8_t size;           // PortIn, PortOut: 1, 2 or 4 bytes
+    uint16_t port;          // PortIn, PortOut: the port, unless kPortInDx
+    uint8_t reserved[2];
     DecodedInstruction insn;
 };
+inline constexpr uint16_t kPortInDx = 0xffff;  // the port is the guest's dx (0xffff itself is never an immediate)
 
 struct CpuidEntry {
     uint32_t function, index;

@@ -265,6 +265,17 @@ void after_access(const InPlacePlatform& platform, const Vcpu& v) {
     }
 }
 
+// A port access in place (or passed on), from a site or a para-virtual call.
+uint32_t port_access(bool in, uint16_t port, unsigned size, uint32_t value, const Vcpu& v) {
+    devs->load();
+    InPlacePlatform platform;
+    uint32_t result = 0;
+    if (in) result = platform.port_read(port, size);
+    else platform.port_write(port, size, value);
+    after_access(platform, v);
+    return result;
+}
+
 // A para-virtual operation (abi/previrt/paravirt.h, KVM's interface):
 // arguments in rdi, rsi, rdx, a result in rax.
 void paravirt(uint64_t op, Vcpu& v) {
@@ -276,11 +287,9 @@ void paravirt(uint64_t op, Vcpu& v) {
     case pv::kIn:
     case pv::kOut: {
         if (a > 0xffff || (b != 1 && b != 2 && b != 4)) refuse(kParavirtCall + op, return_address);
-        devs->load();
-        InPlacePlatform platform;
-        if (op == pv::kIn) v.gpr[kRax] = platform.port_read(static_cast<uint16_t>(a), static_cast<unsigned>(b));
-        else platform.port_write(static_cast<uint16_t>(a), static_cast<unsigned>(b), static_cast<uint32_t>(v.gpr[kRdx]));
-        after_access(platform, v);
+        uint32_t result = port_access(op == pv::kIn, static_cast<uint16_t>(a), static_cast<unsigned>(b),
+                                      static_cast<uint32_t>(v.gpr[kRdx]), v);
+        if (op == pv::kIn) v.gpr[kRax] = result;
         break;
     }
     case pv::kWriteCr:
@@ -320,6 +329,19 @@ extern "C" void previrt_kvm_call(uint64_t index) {
         Emulation e = emulate(memory, v, platform, s.insn);
         if (e.outcome != Outcome::Done) refuse(index, v.rip + s.site_length);  // checked at load: in and out emulate
         after_access(platform, v);
+        break;
+    }
+    case SiteAction::PortIn:
+    case SiteAction::PortOut: {
+        uint16_t port = s.port == kPortInDx ? static_cast<uint16_t>(v.gpr[kRdx]) : s.port;
+        unsigned size = s.size == 1 || s.size == 2 ? s.size : 4;
+        uint64_t& rax = v.gpr[kRax];
+        uint32_t result = port_access(s.action == SiteAction::PortIn, port, size, static_cast<uint32_t>(rax), v);
+        // in al and in ax keep the rest of rax; in eax zero-extends (Intel SDM Vol. 1, 3.4.1.1).
+        if (s.action == SiteAction::PortIn)
+            rax = size == 1 ? (rax & ~0xffull) | (result & 0xff)
+                  : size == 2 ? (rax & ~0xffffull) | (result & 0xffff)
+                              : result;
         break;
     }
     case SiteAction::Cpuid: cpuid(v); break;

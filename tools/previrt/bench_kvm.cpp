@@ -37,7 +37,7 @@ const Row* find_row(const Boot& b, const std::string& name) {
 std::string exits_text(double v) {
     if (v == static_cast<double>(static_cast<uint64_t>(v))) return fmt::format("{:.0f}", v);
     if (v < 1) return fmt::format("{:.3f}", v);
-    if (v < 10) return fmt::format("{:.2f}", v);
+    if (v < 10) return fmt::format("{:.3f}", v);
     if (v < 100) return fmt::format("{:.1f}", v);
     return fmt::format("{:.0f}", v);
 }

@@ -50,11 +50,6 @@ std::string stats_text(const std::optional<Stats>& s, std::string (*text)(double
 
 std::string whole(double v) { return fmt::format("{:.0f}", v); }
 
-struct Goal {
-    std::optional<bool> met;
-    std::string sentence;
-};
-
 Goal para_goal(const Report& r) {
     std::string goal = "Pre-virtualized makes at most as many exits as para-virtualized on every row";
     const Config* pre = r.find("pre");
@@ -147,14 +142,6 @@ std::optional<Boot> boot(const Options& o, const Config& c, const std::string& c
     std::filesystem::remove(output, ec);
     return b;
 }
-
-struct TempDir {
-    std::string path;
-    ~TempDir() {
-        std::error_code ec;
-        if (!path.empty()) std::filesystem::remove_all(path, ec);
-    }
-};
 
 }  // namespace
 
@@ -276,10 +263,6 @@ std::string markdown_section(const Report& r) {
 }
 
 std::string json(const Report& r) {
-    auto goal = [](const Goal& g) {
-        return fmt::format("{{\"met\": {}, \"sentence\": {}}}", g.met ? (*g.met ? "true" : "false") : "null",
-                           json_string(g.sentence));
-    };
     auto stats_json = [](const std::optional<Stats>& s) {
         return s ? fmt::format("{{\"median\": {}, \"min\": {}, \"max\": {}}}", json_number(s->median),
                                json_number(s->min), json_number(s->max))
@@ -310,7 +293,7 @@ std::string json(const Report& r) {
     }
     out += fmt::format("  \"configurations\": {{\n{}\n  }},\n", fmt::join(configs, ",\n"));
     out += fmt::format("  \"goals\": {{\n    \"pre_no_more_exits_than_para\": {},\n    \"pre_10x_fewer_exits_than_pure_on_device_rows\": {}\n  }}\n}}\n",
-                       goal(para_goal(r)), goal(pure_goal(r)));
+                       goal_json(para_goal(r)), goal_json(pure_goal(r)));
     return out;
 }
 
@@ -343,13 +326,10 @@ int run(const Options& o) {
     else std::cerr << "previrt bench: no para-virtualized image at " << o.pv_image << ": pure and pre-virtualized only\n";
 
     TempDir dir;
-    std::error_code ec;
-    std::string pattern = (std::filesystem::temp_directory_path(ec) / "previrt-bench-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) {
+    if (!dir.make()) {
         std::cerr << "previrt bench: cannot make a temporary directory\n";
         return kExitInput;
     }
-    dir.path = pattern;
 
     // Interleaved, so that host noise spreads over every configuration.
     unsigned total = o.runs * static_cast<unsigned>(r.configs.size()), index = 0;

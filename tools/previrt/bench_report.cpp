@@ -108,11 +108,6 @@ std::optional<double> overhead_over_para_percent(const Report& r, const std::str
 
 std::string times(double x) { return x >= 100 ? fmt::format("{:.0f}x", x) : fmt::format("{:.1f}x", x); }
 
-struct Goal {
-    std::optional<bool> met;  // nullopt: not measured
-    std::string sentence;
-};
-
 // "Within 5%" counts pre-virtualized being faster as within: the goal bounds
 // the price of not rewriting the guest's source, not the difference's sign.
 Goal para_goal(const Report& r) {
@@ -292,11 +287,25 @@ std::string markdown_section(const Report& r) {
     return out;
 }
 
+std::string goal_json(const Goal& g) {
+    return fmt::format("{{\"met\": {}, \"sentence\": {}}}", g.met ? (*g.met ? "true" : "false") : "null",
+                       json_string(g.sentence));
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+}
+
+bool TempDir::make() {
+    std::error_code ec;
+    std::string pattern = (std::filesystem::temp_directory_path(ec) / "previrt-bench-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) return false;
+    path = pattern;
+    return true;
+}
+
 std::string json(const Report& r) {
-    auto goal = [](const Goal& g) {
-        return fmt::format("{{\"met\": {}, \"sentence\": {}}}", g.met ? (*g.met ? "true" : "false") : "null",
-                           json_string(g.sentence));
-    };
     std::string out = "{\n  \"format\": \"previrt-bench-process-v1\",\n";
     out += fmt::format("  \"date\": {},\n", json_string(r.date));
     out += fmt::format("  \"host\": {{\"cpu\": {}, \"cores\": {}, \"kernel\": {}, \"hypervisor\": {}}},\n",
@@ -339,7 +348,7 @@ std::string json(const Report& r) {
                                    json_number(speed_up_over_pure(r, op)), json_number(overhead_over_para_percent(r, op))));
     out += fmt::format("{}\n  }},\n", fmt::join(rows, ",\n"));
     out += fmt::format("  \"goals\": {{\n    \"pre_within_5_percent_of_para\": {},\n    \"pre_100x_faster_than_pure_on_sensitive\": {}\n  }}\n}}\n",
-                       goal(para_goal(r)), goal(pure_goal(r)));
+                       goal_json(para_goal(r)), goal_json(pure_goal(r)));
     return out;
 }
 

@@ -82,6 +82,25 @@ bool update_markdown_file(const std::string& path, const std::string& section, s
 // skipped (it is optional, the figures are not); false when gnuplot fails.
 bool plot(const Report& report, const std::string& png, std::ostream& err);
 
+// A benchmark's goal as measured: met, not met, or not measured (nullopt),
+// and the sentence that says so, with the figures.
+struct Goal {
+    std::optional<bool> met;
+    std::string sentence;
+};
+// {"met": true|false|null, "sentence": "..."}
+std::string goal_json(const Goal& g);
+
+// A temporary directory for a run's files, removed with them at the end.
+struct TempDir {
+    std::string path;  // empty until make() succeeds
+    TempDir() = default;
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir();
+    bool make();  // previrt-bench-XXXXXX in the system's temporary directory
+};
+
 // JSON text: a quoted, escaped string; a number, or null for none (JSON has no NaN).
 std::string json_string(const std::string& s);
 std::string json_number(std::optional<double> v);

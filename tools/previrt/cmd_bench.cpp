@@ -169,14 +169,6 @@ bool boot(const std::string& self, const std::string& cmdline, const Options& o,
     return true;
 }
 
-struct TempDir {
-    std::string path;
-    ~TempDir() {
-        std::error_code ec;
-        if (!path.empty()) std::filesystem::remove_all(path, ec);
-    }
-};
-
 int parse(const Args& args, Options& o) {
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -276,13 +268,11 @@ int cmd_bench(const Args& args) {
 
     std::error_code ec;
     std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-    TempDir dir;
-    std::string pattern = (std::filesystem::temp_directory_path(ec) / "previrt-bench-XXXXXX").string();
-    if (self.empty() || !mkdtemp(pattern.data())) {
+    bench::TempDir dir;
+    if (self.empty() || !dir.make()) {
         std::cerr << "previrt bench: cannot find /proc/self/exe or make a temporary directory\n";
         return kExitInput;
     }
-    dir.path = pattern;
 
     // Interleaved: a burst of host noise then hits every configuration a
     // little rather than one configuration a lot.

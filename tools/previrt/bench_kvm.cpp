@@ -50,6 +50,15 @@ std::string stats_text(const std::optional<Stats>& s, std::string (*text)(double
 
 std::string whole(double v) { return fmt::format("{:.0f}", v); }
 
+// The median exits per operation of a row in a configuration, if both are there.
+bool median_exits(const Config* c, const std::string& row, double& out) {
+    if (!c) return false;
+    std::optional<Stats> s = exits_per_op(*c, row);
+    if (!s) return false;
+    out = s->median;
+    return true;
+}
+
 Goal para_goal(const Report& r) {
     std::string goal = "Pre-virtualized makes at most as many exits as para-virtualized on every row";
     const Config* pre = r.find("pre");
@@ -57,13 +66,12 @@ Goal para_goal(const Report& r) {
     if (!pre || !para) return {std::nullopt, goal + ": not measured, no para-virtualized image."};
     std::vector<std::string> over, missing;
     for (const std::string& row : r.rows) {
-        auto a = exits_per_op(*pre, row), b = exits_per_op(*para, row);
-        if (!a || !b) {
+        double a = 0, b = 0;
+        if (!median_exits(pre, row, a) || !median_exits(para, row, b)) {
             missing.push_back(row);
             continue;
         }
-        if (a->median > b->median)
-            over.push_back(fmt::format("{} {} against {}", row, exits_text(a->median), exits_text(b->median)));
+        if (a > b) over.push_back(fmt::format("{} {} against {}", row, exits_text(a), exits_text(b)));
     }
     std::optional<bool> met = !over.empty() ? std::optional<bool>(false)
                               : missing.empty() ? std::optional<bool>(true)
@@ -84,19 +92,18 @@ Goal pure_goal(const Report& r) {
     const Config* pre = r.find("pre");
     std::vector<std::string> measured, failing, missing;
     for (const std::string& row : rows) {
-        auto a = pure ? exits_per_op(*pure, row) : std::nullopt;
-        auto b = pre ? exits_per_op(*pre, row) : std::nullopt;
-        if (!a || !b) {
+        double a = 0, b = 0;
+        if (!median_exits(pure, row, a) || !median_exits(pre, row, b)) {
             missing.push_back(row);
             continue;
         }
-        if (b->median == 0) {
-            measured.push_back(fmt::format("{} {} to 0", row, exits_text(a->median)));
-            if (a->median == 0) failing.push_back(row);
+        if (b == 0) {
+            measured.push_back(fmt::format("{} {} to 0", row, exits_text(a)));
+            if (a == 0) failing.push_back(row);
             continue;
         }
-        double x = a->median / b->median;
-        measured.push_back(fmt::format("{} {:.0f}x ({} to {})", row, x, exits_text(a->median), exits_text(b->median)));
+        double x = a / b;
+        measured.push_back(fmt::format("{} {:.0f}x ({} to {})", row, x, exits_text(a), exits_text(b)));
         if (x < kFewerExitsGoal) failing.push_back(row);
     }
     std::optional<bool> met = !failing.empty() ? std::optional<bool>(false)

@@ -102,3 +102,5 @@ saved_rsp:
     .balign 4096
     .skip 32768
 stack_top:
+
+    .section .note.GNU-stack, "", @progbits

@@ -19,3 +19,5 @@ previrt_kvm_paravirt_entries:
     .endr
     .globl previrt_kvm_paravirt_entries_end
 previrt_kvm_paravirt_entries_end:
+
+	.section .note.GNU-stack, "", @progbits

@@ -19,10 +19,10 @@
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/uart16550.h"
+#include "previrt/paravirt.h"
 #include "vmm/core/emulator.h"
 #include "vmm/core/guest_memory.h"
 #include "vmm/core/vcpu.h"
-#include "previrt/paravirt.h"
 #include "vmm/kvm/channel.h"
 #include "vmm/kvm/hole.h"
 

@@ -30,20 +30,23 @@ std::string ExitStats::summary() const {
 
 void PostWindows::mark(uint8_t code, uint64_t exits, uint64_t instructions, uint64_t instructions_in_vmm) {
     if (open_) {
-        // The closing write's exit is not the window's.
-        closed_.push_back({open_->code, exits - 1 - open_->exits, instructions - open_->instructions,
-                           instructions_in_vmm - open_->instructions_in_vmm});
+        Counts& c = closed_[open_->code];
+        if (exits > open_->exits) c.exits += exits - 1 - open_->exits;  // the closing write's exit is not the window's
+        c.instructions += instructions - open_->instructions;
+        c.instructions_in_vmm += instructions_in_vmm - open_->instructions_in_vmm;
+        ++c.windows;
         open_.reset();
     }
-    if (code) open_ = Window{code, exits, instructions, instructions_in_vmm};
+    if (code) open_ = Open{code, exits, instructions, instructions_in_vmm};
 }
 
 std::string PostWindows::summary(bool instructions) const {
     std::string out;
-    for (const Window& w : closed_) {
-        out += fmt::format("window {}: {} exits", w.code, w.exits);
+    for (const auto& [code, c] : closed_) {
+        out += fmt::format("window {}: {} exits", code, c.exits);
         if (instructions)
-            out += fmt::format(", {} guest instructions ({} in the in-place VMM)", w.instructions, w.instructions_in_vmm);
+            out += fmt::format(", {} guest instructions ({} in the in-place VMM)", c.instructions, c.instructions_in_vmm);
+        if (c.windows > 1) out += fmt::format(", over {} windows", c.windows);
         out += "\n";
     }
     return out;

@@ -8,7 +8,6 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <vector>
 
 namespace previrt::kvm {
 
@@ -27,23 +26,28 @@ private:
 
 // Stretches of the run the guest marks with POST codes (devices/post_port.h):
 // code k opens window k, 0 closes it (and so does the next code). For each
-// window: the exits between the two writes, and the guest's instructions when
-// they are counted.
+// code: the exits between the two writes, and the guest's instructions when
+// they are counted, summed over the windows it opened (at most 255 codes, so
+// a guest that writes codes all day costs no memory).
 class PostWindows {
 public:
     // A POST code written; the counts so far, the code's own exit included.
     void mark(uint8_t code, uint64_t exits, uint64_t instructions, uint64_t instructions_in_vmm);
     bool open() const { return open_.has_value(); }
-    // A line per closed window: "window K: E exits[, I guest instructions (J in the in-place VMM)]".
+    // A line per code, in order: "window K: E exits[, I guest instructions (J
+    // in the in-place VMM)][, over N windows]".
     std::string summary(bool instructions) const;
 
 private:
-    struct Window {
+    struct Counts {
+        uint64_t exits = 0, instructions = 0, instructions_in_vmm = 0, windows = 0;
+    };
+    struct Open {
         uint8_t code;
         uint64_t exits, instructions, instructions_in_vmm;
     };
-    std::optional<Window> open_;
-    std::vector<Window> closed_;
+    std::optional<Open> open_;
+    std::map<uint8_t, Counts> closed_;
 };
 
 }  // namespace previrt::kvm

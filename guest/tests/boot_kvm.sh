@@ -30,7 +30,7 @@ if [[ " ${flags[*]} " == *" --no-kvm-irqchip "* ]]; then
     grep -Eq "^  io .*0x61: [0-9]+" "$err" || fail "the PIT's port B never reached previrt's model"
 fi
 in_place_checks() {
-    grep -Eq "^  io .*0x(3f[89a-f]|2[01]|a[01]|4[0-3]|61):" "$err" && fail "a UART, PIC or PIT access exited"
+    grep -Eq "^  io .*0x(3f[89a-f]|2[01]|a[01]|4[0-3]|61|cf[89a-f]):" "$err" && fail "a UART, PIC, PIT or PCI access exited"
     grep -Eq "in-place VMM: .* [1-9][0-9]* port accesses answered in place" "$err" ||
         fail "no port access was answered in place"
 }

@@ -167,8 +167,8 @@ int run(const platforms::RunOptions& o) {
               << (paravirt ? fmt::format("previrt-vmm: para-virtualized (KVM's interface, version {}): ", paravirt.version)
                   : o.kvm_in_place ? "previrt-vmm: pre-virtualized: "
                                    : "")
-              << (in_place_vmm ? "8259 PIC pair, 8254 PIT, UART: the device library's "
-                                 "models in the in-place VMM, inside the guest; PCI host bridge, CMOS, exit port: "
+              << (in_place_vmm ? "8259 PIC pair, 8254 PIT, UART, PCI host bridge: the device library's "
+                                 "models in the in-place VMM, inside the guest; CMOS, exit port, POST codes: "
                                  "previrt-vmm (interrupts injected with KVM_INTERRUPT)\n"
                   : in_kernel ? "previrt-vmm: 8259 PIC pair, 8254 PIT: KVM's in-kernel models; UART, PCI host bridge, "
                               "CMOS, exit port: previrt's device library\n"
@@ -235,8 +235,10 @@ int run(const platforms::RunOptions& o) {
     devices::PciHost pci;
     devices::CmosRtc cmos(ram_size);
     devices::ExitPort exit_port;
-    if (!in_place) bus.add(0x3f8, 8, uart, "com1");
-    bus.add(0xcf8, 8, pci, "pci");
+    if (!in_place) {
+        bus.add(0x3f8, 8, uart, "com1");
+        bus.add(0xcf8, 8, pci, "pci");
+    }
     bus.add(0x70, 2, cmos, "cmos");
     bus.add(layout::kExitPort, 4, exit_port, "exit");
 

@@ -5,6 +5,8 @@
 // through the models' restore(), which accepts any bytes. Documented in
 // docs/in-place-vmm.md.
 //
+// (The PCI host bridge's configuration lives in the VMM alone: nothing but
+// the guest ever changes it, so the monitor has nothing to deliver to it.)
 // The devices (PIC pair, PIT, COM1) live here as their models' saved states,
 // handed back and forth: the VMM runs the models on them for the guest's
 // port accesses; the monitor, while the vCPU is stopped outside the VMM,

@@ -2,11 +2,12 @@
 // own address space, entered from the guest's rewritten sites (entry.S) or,
 // for a guest built for KVM's para-virtual interface, from the para-virtual
 // entries it calls directly (paravirt.S), into the same code. The
-// guest's device registers (PIC pair, PIT, COM1) are answered here, by the
-// device library's models, so a port access costs a call instead of an exit;
-// console output leaves in batches through the channel. What the VMM does not
-// model (the exit port, PCI, CMOS) it passes on with the real instruction,
-// which exits to the monitor as it would have from the guest.
+// guest's device registers (PIC pair, PIT, COM1, the PCI host bridge's
+// configuration) are answered here, by the device library's models, so a
+// port access costs a call instead of an exit; console output leaves in
+// batches through the channel. What the VMM does not model (the exit port,
+// CMOS, the POST code port) it passes on with the real instruction, which
+// exits to the monitor as it would have from the guest.
 //
 // Freestanding: no allocation, no library; the core and the device models as
 // their freestanding builds compile them.
@@ -16,6 +17,7 @@
 #include <new>
 
 #include "devices/clock.h"
+#include "devices/pci_host.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/uart16550.h"
@@ -97,6 +99,9 @@ struct Devices {
     devices::Pic8259Pair pic{[](bool) {}};  // its INT is looked at after each access
     devices::Pit8254 pit;
     devices::Uart16550 uart;
+    // PCI configuration: nothing but the guest changes it, so it lives here
+    // alone (the monitor never runs it while the VMM is loaded).
+    devices::PciHost pci;
     uint32_t generation = 0;
     Devices()
         : pit([this](bool level) { pic.set_irq(devices::Pit8254::kIrq, level); }, clock),
@@ -182,6 +187,8 @@ private:
             touched |= Devices::kUart;
             return &devs->uart;
         }
+        if (port >= devices::PciHost::kAddressPort && port < devices::PciHost::kAddressPort + devices::PciHost::kPorts)
+            return &devs->pci;
         return nullptr;
     }
 };

@@ -155,8 +155,8 @@ int run(const platforms::RunOptions& o) {
                                  "has version {}\n", o.image, paravirt.version, pv::kParavirtKvmVersion);
         return platforms::kExitBadImage;
     }
-    // Pre-virtualized or para-virtualized, the PIC pair, the PIT and COM1 live
-    // in the in-place VMM.
+    // Pre-virtualized or para-virtualized, the PIC pair, the PIT, COM1 and the
+    // PCI host bridge live in the in-place VMM.
     bool in_place_vmm = o.kvm_in_place || paravirt;
     bool in_kernel = !in_place_vmm && o.kvm_irqchip && system->check_extension(KVM_CAP_IRQCHIP) &&
                      system->check_extension(KVM_CAP_PIT2);
@@ -217,8 +217,8 @@ int run(const platforms::RunOptions& o) {
     std::unique_ptr<InPlace> in_place;
     if (in_place_vmm) {
         try {
-            in_place = std::make_unique<InPlace>(vm, image, static_cast<bool>(paravirt), ram.span(), loader::kBootPdpt, cpuid, vcpu.tsc_khz(),
-                                                 gettid(), SIGUSR1, serial_out);
+            in_place = std::make_unique<InPlace>(vm, image, static_cast<bool>(paravirt), ram.span(), loader::kBootPdpt,
+                                                 cpuid, vcpu.tsc_khz(), gettid(), SIGUSR1, serial_out);
         } catch (const vmm::SiteError& e) {
             std::cerr << "previrt-vmm: " << o.image << ": " << e.what() << "\n";
             return platforms::kExitBadImage;

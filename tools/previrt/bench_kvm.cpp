@@ -73,13 +73,7 @@ Goal para_goal(const Report& r) {
         }
         if (a > b) over.push_back(fmt::format("{} {} against {}", row, exits_text(a), exits_text(b)));
     }
-    std::optional<bool> met = !over.empty() ? std::optional<bool>(false)
-                              : missing.empty() ? std::optional<bool>(true)
-                                                : std::nullopt;
-    std::string s = goal + ": " + (met ? (*met ? "**met**" : "**not met**") : "not measured");
-    if (!over.empty()) s += fmt::format(", more on {}", fmt::join(over, "; "));
-    if (!missing.empty()) s += fmt::format("; no figure for {}", fmt::join(missing, ", "));
-    return {met, s + "."};
+    return row_goal(goal, !over.empty(), missing, over.empty() ? "" : fmt::format(", more on {}", fmt::join(over, "; ")));
 }
 
 Goal pure_goal(const Report& r) {
@@ -106,13 +100,8 @@ Goal pure_goal(const Report& r) {
         measured.push_back(fmt::format("{} {:.0f}x ({} to {})", row, x, exits_text(a), exits_text(b)));
         if (x < kFewerExitsGoal) failing.push_back(row);
     }
-    std::optional<bool> met = !failing.empty() ? std::optional<bool>(false)
-                              : missing.empty() ? std::optional<bool>(true)
-                                                : std::nullopt;
-    std::string s = goal + ": " + (met ? (*met ? "**met**" : "**not met**") : "not measured");
-    if (!measured.empty()) s += fmt::format(", {}", fmt::join(measured, ", "));
-    if (!missing.empty()) s += fmt::format("; no figure for {}", fmt::join(missing, ", "));
-    return {met, s + "."};
+    return row_goal(goal, !failing.empty(), missing,
+                    measured.empty() ? "" : fmt::format(", {}", fmt::join(measured, ", ")));
 }
 
 // One boot as a child `previrt run`, its serial output and messages to files.

@@ -155,12 +155,8 @@ Goal pure_goal(const Report& r) {
         measured.push_back(fmt::format("{} {}", op, times(*x)));
         if (*x < kSpeedUpOverPureGoal) failing.push_back(op);
     }
-    std::optional<bool> met = !failing.empty() ? std::optional<bool>(false) : missing.empty() ? std::optional<bool>(true) : std::nullopt;
-    std::string verdict = met ? (*met ? "**met**" : "**not met**") : "not measured";
-    std::string s = fmt::format("Pre-virtualized {}: {}", goal, verdict);
-    if (!measured.empty()) s += fmt::format(", {}", fmt::join(measured, ", "));
-    if (!missing.empty()) s += fmt::format("; no figure for {}", fmt::join(missing, ", "));
-    return {met, s + "."};
+    return row_goal("Pre-virtualized " + goal, !failing.empty(), missing,
+                    measured.empty() ? "" : fmt::format(", {}", fmt::join(measured, ", ")));
 }
 
 }  // namespace
@@ -290,6 +286,13 @@ std::string markdown_section(const Report& r) {
 std::string goal_json(const Goal& g) {
     return fmt::format("{{\"met\": {}, \"sentence\": {}}}", g.met ? (*g.met ? "true" : "false") : "null",
                        json_string(g.sentence));
+}
+
+Goal row_goal(const std::string& goal, bool failed, const std::vector<std::string>& missing, const std::string& details) {
+    std::optional<bool> met = failed ? std::optional<bool>(false) : missing.empty() ? std::optional<bool>(true) : std::nullopt;
+    std::string s = goal + ": " + (met ? (*met ? "**met**" : "**not met**") : "not measured") + details;
+    if (!missing.empty()) s += fmt::format("; no figure for {}", fmt::join(missing, ", "));
+    return {met, s + "."};
 }
 
 TempDir::~TempDir() {

@@ -90,6 +90,10 @@ struct Goal {
 };
 // {"met": true|false|null, "sentence": "..."}
 std::string goal_json(const Goal& g);
+// A goal checked row by row: not met if a row failed it, met if every row
+// had a figure, otherwise not measured. The sentence: the goal, the verdict,
+// `details` (", ..." or empty), the rows without a figure.
+Goal row_goal(const std::string& goal, bool failed, const std::vector<std::string>& missing, const std::string& details);
 
 // A temporary directory for a run's files, removed with them at the end.
 struct TempDir {

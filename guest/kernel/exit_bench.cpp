@@ -29,21 +29,27 @@ void report(const char* name, uint64_t cycles, uint64_t iterations) {
     kprintf("exitbench %s %lu %lu\n", name, cycles / iterations, iterations);
 }
 
-// One row: `iterations` runs of `op`, with interrupts off unless `interrupts`,
-// between its POST codes. The timer's line is masked meanwhile: what a monitor
-// counts in the window is the operation's own, not the ticks that fell into
-// it (of which a slower platform sees more per operation).
+// One row: `iterations` runs of `op`, between its POST codes. Unless it
+// wants `interrupts`, with interrupts off and the timer's line masked: what a
+// monitor counts in the window is then the operation's own, not the ticks that
+// fell into it (of which a slower platform sees more per operation). A row
+// that halts keeps the timer: its tick is the wakeup of last resort, should a
+// platform deliver the awaited interrupt between the `sti` and the `hlt`.
 template <typename Op>
 void row(uint8_t number, const char* name, uint64_t iterations, Op op, bool interrupts = false) {
-    pic::mask(kIrqTimer);
-    if (!interrupts) cpu::cli();
+    if (!interrupts) {
+        pic::mask(kIrqTimer);
+        cpu::cli();
+    }
     cpu::outb(kPostPort, number);
     uint64_t start = cpu::rdtsc();
     for (uint64_t i = 0; i < iterations; ++i) op(i);
     uint64_t cycles = cpu::rdtsc() - start;
     cpu::outb(kPostPort, 0);
-    if (!interrupts) cpu::sti();
-    pic::unmask(kIrqTimer);
+    if (!interrupts) {
+        cpu::sti();
+        pic::unmask(kIrqTimer);
+    }
     report(name, cycles, iterations);
 }
 

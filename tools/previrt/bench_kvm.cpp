@@ -313,8 +313,8 @@ int run(const Options& o) {
     }
     // Pure with KVM's in-kernel PIC and PIT runs the same guest code as with
     // previrt's, and is not single-stepped: there a stepped `sti; hlt` can
-    // lose its wakeup (the interrupt comes before the hlt), and the timer is
-    // masked during the rows.
+    // lose its wakeup (the interrupt comes before the hlt), leaving each
+    // operation to wait for the timer's next tick.
     r.configs.push_back({"pure", "pure (KVM's PIC/PIT)", o.image, {}, false, {}, {}});
     r.configs.push_back({"pure_own", "pure (previrt's PIC/PIT)", o.image, {"--no-kvm-irqchip"}, true, {}, {}});
     r.configs.push_back({"pre", "pre-virtualized", o.image, {"--previrt"}, true, {}, {}});

@@ -20,7 +20,9 @@ set(json ${WORK}/bench.json)
 set(md ${WORK}/bench.md)
 file(WRITE ${md} "# Notes\n\n${begin}\nstale figures\n${end}\n\nAfter the section.\n")
 
-execute_process(COMMAND ${PREVIRT} bench --on kvm --runs 1 --cmdline-extra short --json ${json} --markdown ${md}
+# Each boot's own limit well inside the test's, so that a boot that hangs is
+# reported with its output rather than killed with the test.
+execute_process(COMMAND ${PREVIRT} bench --on kvm --runs 1 --cmdline-extra short --timeout 150 --json ${json} --markdown ${md}
                 RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("-- stdout:\n${out}-- stderr:\n${err}-- exit status ${status}")
 if(err MATCHES "no usable /dev/kvm|cannot open /dev/kvm")

@@ -3,10 +3,12 @@
 # a platform, waits for its prompt on the serial line, types a line, and checks
 # that the guest echoed it and the self-test passed.
 # usage: echo.sh PREVIRT PLATFORM IMAGE
+# RUN_FLAGS: more flags for `previrt run` (--previrt, --no-kvm-irqchip).
 set -uo pipefail
 previrt=$1 platform=$2 image=$3
 typed="hello previrt"
-coproc GUEST { "$previrt" run --on "$platform" "$image" --cmdline "echo" --timeout 240 2>&1; }
+read -ra flags <<< "${RUN_FLAGS:-}"
+coproc GUEST { "$previrt" run --on "$platform" "$image" --cmdline "echo" --timeout 60 "${flags[@]}" 2>&1; }
 pid=$GUEST_PID  # bash forgets these once the coprocess ends: keep copies
 exec {from_guest}<&"${GUEST[0]}" {to_guest}>&"${GUEST[1]}"
 out=""

@@ -230,6 +230,9 @@ void InPlace::doorbell(Vcpu&, uint32_t why) {
 }
 
 void InPlace::wait(std::unique_lock<std::mutex>& lock) {
+    // The VMM rings for console output at the end of a line: what a guest that
+    // now waits wrote since (a prompt) goes out before it sleeps.
+    drain_console();
     uint64_t next = UINT64_MAX;
     if (host_origin_) {
         Channel& c = channel();
@@ -256,7 +259,9 @@ void InPlace::drain_console() {
     if (waiting > kConsoleSize)
         throw ChannelError(fmt::format("the console ring says {} bytes wait (head {}, tail {}), more than it holds ({})",
                                        waiting, head, tail, kConsoleSize));
-    for (uint32_t i = 0; i < waiting; ++i) std::fputc(ring.data[(tail + i) % kConsoleSize], console_);
+    uint32_t start = tail % kConsoleSize, first = std::min(waiting, kConsoleSize - start);
+    std::fwrite(ring.data + start, 1, first, console_);
+    std::fwrite(ring.data, 1, waiting - first, console_);
     if (waiting) std::fflush(console_);
     __atomic_store_n(&ring.tail, head, __ATOMIC_RELEASE);
 }

@@ -205,6 +205,9 @@ int run(const platforms::RunOptions& o) {
         std::cerr << "previrt-vmm: cannot write " << o.serial << "\n";
         return platforms::kExitPlatform;
     }
+    // Someone may be reading the console as it comes (a prompt ends in no
+    // newline): stdio unbuffered, a file flushed at each line.
+    if (serial_out == stdout) std::setvbuf(stdout, nullptr, _IONBF, 0);
     // The kick (a signal to the vCPU thread) ends KVM_RUN: installed before
     // anything that may send it (the timers, the console threads).
     struct sigaction sa{};
@@ -385,8 +388,17 @@ int run(const platforms::RunOptions& o) {
             note("hlt", 0, "");
             if ((irqchip || in_place) && UserIrqchip::can_wake(vcpu)) {
                 std::unique_lock l(device_lock);
-                if (irqchip) irqchip->wait(l);
-                else in_place->wait(l);
+                if (irqchip) {
+                    irqchip->wait(l);
+                } else {
+                    try {
+                        in_place->wait(l);
+                    } catch (const ChannelError& e) {
+                        std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << e.what()
+                                  << "; stopped\n";
+                        running = false;
+                    }
+                }
                 break;
             }
             std::cerr << "previrt-vmm: the guest halted with nothing to wake it\n" << register_dump(vcpu);

@@ -10,6 +10,7 @@
 #define DOORBELL_PORT 0x5f0       // channel.h: kDoorbellPort
 #define DOORBELL_INTERRUPT 2      // channel.h: kInterrupt
 #define VCPU_RFLAGS 136
+#define TRAP_FLAG 0x100           // RFLAGS.TF (Intel SDM Vol. 1, 3.4.3.3)
 
     .section .text.entry, "ax"
     .globl previrt_kvm_entry
@@ -63,6 +64,15 @@ previrt_kvm_entry:
     mov previrt_kvm_vcpu + 112(%rip), %r14
     mov previrt_kvm_vcpu + 120(%rip), %r15
     mov %rax, %rsp
+    // The trap flag is not the guest's to get back from the site: it is a
+    // debugger's single step, which the monitor may have turned on or off
+    // while the VMM ran (a stepped window opened or closed by an access the
+    // VMM passed on). The flags resumed keep the trap flag the VMM has now.
+    pushfq
+    pop %rax
+    and $TRAP_FLAG, %eax
+    andq $~TRAP_FLAG, (%rsp)
+    or %rax, (%rsp)
     cmpb $0, previrt_kvm_ring_on_return(%rip)
     jne 1f
     mov previrt_kvm_vcpu + 0(%rip), %rax

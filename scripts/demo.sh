@@ -54,3 +54,24 @@ summary "KVM, pre-virtualized (in-place VMM)" --on kvm "$image" --cmdline short 
 summary "KVM, para-virtualized build" --on kvm "$build/guest/previrt-guest-pv-kvm.elf" --cmdline short
 echo "(pure virtualization fails the interrupt-flag checks by design: pushf and popf do not trap; docs/in-place-vmm.md)"
 echo "(KVM without VT-x/AMD-V, as on the project's machines, gives guest user mode no system calls: docs/kvm.md)"
+
+echo
+echo "== the same image on KVM on AMD-V (QEMU TCG emulating SVM, Debian's kernel with kvm_amd; testing/amdv/l1.sh) =="
+amdv=$build/amdv-demo
+mkdir -p "$amdv"
+cat >"$amdv/commands" <<END
+pure $previrt run --on kvm $image --timeout 300 --serial serial.txt
+previrt $previrt run --on kvm $image --previrt --timeout 300 --serial serial.txt
+paravirt $previrt run --on kvm $build/guest/previrt-guest-pv-kvm.elf --timeout 300 --serial serial.txt
+END
+if "$repo/testing/amdv/l1.sh" --work "$amdv/work" --out "$amdv/results" --put "$previrt" --put "$build/guest" \
+    "$amdv/commands"; then
+    for run in "pure:KVM on AMD-V, pure virtualization" "previrt:KVM on AMD-V, pre-virtualized" \
+               "paravirt:KVM on AMD-V, para-virtualized build"; do
+        name=${run%%:*}
+        result=$(tr -d '\r' <"$amdv/results/$name/serial.txt" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1) || true
+        printf '%-42s %-22s (status %s)\n' "${run#*:}" "${result:-no self-test summary}" "$(cat "$amdv/results/$name.status")"
+    done
+else
+    echo "(KVM on AMD-V could not run here: l1.sh said why above)"
+fi

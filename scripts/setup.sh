@@ -15,6 +15,7 @@ packages=(
     qemu-system-x86                              # the bare PC the guest boots on
     gnuplot-nox                                  # previrt bench --plot
     gdb                                          # debugging the guest kernel as a process (a test does it)
+    cpio kmod                                    # the initramfs of KVM on AMD-V, emulated (testing/amdv)
 )
 missing=()
 for p in "${packages[@]}"; do

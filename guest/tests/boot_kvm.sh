@@ -9,10 +9,16 @@
 # no usable /dev/kvm. RUN_FLAGS: more flags for `previrt run` (--no-kvm-irqchip,
 # --previrt: pre-virtualized, the in-place VMM beside the guest). PARAVIRT=1:
 # IMAGE is the build for KVM's para-virtual interface, which calls the in-place
-# VMM itself.
+# VMM itself. EXPECT_SHA256=FILE: fails unless IMAGE is the one recorded there.
 set -uo pipefail
 previrt=$1 image=$2
 read -ra flags <<< "${RUN_FLAGS:-}"
+if [ -n "${EXPECT_SHA256:-}" ]; then
+    sha=$(sha256sum "$image" | cut -d' ' -f1)
+    [ "$(cat "$EXPECT_SHA256" 2>/dev/null)" = "$sha" ] ||
+        { echo "FAIL: $image (SHA-256 $sha) is not the image recorded in $EXPECT_SHA256"; exit 1; }
+    echo "-- the image that passed before: SHA-256 $sha"
+fi
 log=$(mktemp) err=$(mktemp)
 trap 'rm -f "$log" "$err"' EXIT
 "$previrt" run --on kvm "$image" --cmdline short --timeout 240 --serial "$log" --stats "${flags[@]}" </dev/null 2>"$err"
@@ -50,6 +56,7 @@ if grep -q "without VT-x/AMD-V" "$err"; then
     grep -q "^init (selftest) exited with status" "$log" || fail "the guest kernel did not see its first program end"
     echo "NOTE: software KVM host: user-mode system calls do not reach the guest kernel here; the full self-test needs VT-x/AMD-V"
 else
+    echo "NOTE: KVM on hardware virtualization: the whole self-test"
     grep -Eq "^[0-9]+ passed, 0 failed$" "$log" || fail "the self-test did not pass"
     [ "$status" -eq 0 ] || fail "exit status $status"
 fi

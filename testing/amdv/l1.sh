@@ -16,6 +16,7 @@
 #   --timeout SECONDS    the whole L1 run, its boot included (default 1800)
 #   --command-timeout SECONDS  each command (default 600)
 #   --mem MIB            L1's memory (default 3072)
+#   environment: QEMU, the qemu-system-x86_64 to run (default: the one on PATH)
 #
 # The L1 kernel and busybox are Debian's packages (linux-image-amd64 and
 # busybox-static), fetched with apt-get download into --work; the modules kvm_amd
@@ -60,7 +61,7 @@ for p in "${puts[@]}"; do
     [ -e "$p" ] || die 2 "--put $p: no such file or folder"
 done
 
-qemu=$(command -v qemu-system-x86_64) || die 3 "no qemu-system-x86_64 (Debian's qemu-system-x86; scripts/setup.sh installs it)"
+qemu=$(command -v "${QEMU:-qemu-system-x86_64}") || die 3 "no ${QEMU:-qemu-system-x86_64} (Debian's qemu-system-x86; scripts/setup.sh installs it)"
 for tool in cpio depmod apt-get dpkg-deb; do
     command -v "$tool" >/dev/null || die 3 "no $tool (scripts/setup.sh installs cpio and kmod)"
 done

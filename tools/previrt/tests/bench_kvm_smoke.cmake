@@ -5,8 +5,11 @@
 # is one exit everywhere); instructions per operation for the stepped
 # configurations; the Markdown file's marked section replaced.
 # usage: cmake -DPREVIRT=FILE -DWORK=DIR -P bench_kvm_smoke.cmake
+#    or: cmake -DRESULTS=DIR/NAME -P bench_kvm_smoke.cmake, which checks a run
+#        made elsewhere (on AMD-V KVM, testing/amdv): NAME.out its output,
+#        NAME.status its status, NAME/ its bench.json and bench.md
 cmake_minimum_required(VERSION 3.25)
-if(NOT EXISTS /dev/kvm)
+if(NOT DEFINED RESULTS AND NOT EXISTS /dev/kvm)
     message("SKIP: no /dev/kvm")
     return()
 endif()
@@ -14,17 +17,29 @@ set(rows port_read port_write pit_read console_line mmio_read hlt_wakeup loop_ba
 set(begin "<!-- bench:kvm:begin -->")
 set(end "<!-- bench:kvm:end -->")
 
-file(REMOVE_RECURSE ${WORK})
-file(MAKE_DIRECTORY ${WORK})
-set(json ${WORK}/bench.json)
-set(md ${WORK}/bench.md)
-file(WRITE ${md} "# Notes\n\n${begin}\nstale figures\n${end}\n\nAfter the section.\n")
-
-# Each boot's own limit well inside the test's, so that a boot that hangs is
-# reported with its output rather than killed with the test.
-execute_process(COMMAND ${PREVIRT} bench --on kvm --runs 1 --cmdline-extra short --timeout 150 --json ${json} --markdown ${md}
-                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
-message("-- stdout:\n${out}-- stderr:\n${err}-- exit status ${status}")
+if(DEFINED RESULTS)
+    set(json ${RESULTS}/bench.json)
+    set(md ${RESULTS}/bench.md)
+    if(NOT EXISTS ${RESULTS}.status)
+        message(FATAL_ERROR "no results at ${RESULTS}: the run did not happen")
+    endif()
+    file(READ ${RESULTS}.out err)
+    file(STRINGS ${RESULTS}.status status)
+    set(out "")
+    message("-- output:\n${err}-- exit status ${status}")
+else()
+    file(REMOVE_RECURSE ${WORK})
+    file(MAKE_DIRECTORY ${WORK})
+    set(json ${WORK}/bench.json)
+    set(md ${WORK}/bench.md)
+    file(WRITE ${md} "# Notes\n\n${begin}\nstale figures\n${end}\n\nAfter the section.\n")
+    # Each boot's own limit well inside the test's, so that a boot that hangs is
+    # reported with its output rather than killed with the test.
+    execute_process(COMMAND ${PREVIRT} bench --on kvm --runs 1 --cmdline-extra short --timeout 150 --json ${json}
+                            --markdown ${md}
+                    RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    message("-- stdout:\n${out}-- stderr:\n${err}-- exit status ${status}")
+endif()
 if(err MATCHES "no usable /dev/kvm|cannot open /dev/kvm")
     message("SKIP: no usable /dev/kvm")
     return()
@@ -66,9 +81,17 @@ foreach(check "pure_own port_read 1" "pure_own port_write 1" "pure_own mmio_read
         message(FATAL_ERROR "${config} ${row}: ${e} exits per operation, not ${want}")
     endif()
 endforeach()
-figure(pre port_read instructions_in_vmm_per_op v)
-if(v LESS_EQUAL 0)
-    message(FATAL_ERROR "pre-virtualized port_read: no instructions in the in-place VMM")
+# A port access answered in place runs a device model: hundreds of the VMM's
+# instructions. A handful means the single steps did not follow the guest into
+# the VMM (as when the VMM's return dropped the trap flag, on hardware KVM).
+foreach(config pre para)
+    figure(${config} port_read instructions_in_vmm_per_op v)
+    if(v LESS 50)
+        message(FATAL_ERROR "${config} port_read: ${v} instructions in the in-place VMM per access, not the model's")
+    endif()
+endforeach()
+if(DEFINED RESULTS AND NOT kvm MATCHES "hardware virtualization")
+    message(FATAL_ERROR "the run was meant for KVM on hardware virtualization, and ran on '${kvm}'")
 endif()
 string(JSON met GET "${j}" goals pre_10x_fewer_exits_than_pure_on_device_rows met)
 if(NOT met)

@@ -91,6 +91,11 @@ private:
             site.record_offset = pos;
             site.number = table_.sites.size();
             site.record = read<abi::SiteRecord>(sec.data, pos);
+            // abi/previrt/site_record.h defines three code modes; a fourth
+            // would be decoded as one of them, and rewritten wrongly.
+            if ((site.record.flags & abi::kSiteModeMask) > abi::kSiteMode16)
+                fail(index, pos, fmt::format("site {} has code mode {}, which is undefined (0: 64-bit, 1: 32-bit, "
+                                             "2: 16-bit)", site.number, site.record.flags & abi::kSiteModeMask));
             Target t = relocatable_ ? target_by_relocation(index, pos) : target_by_address(index, pos, site.record);
             site.section = t.section;
             site.offset = t.offset;

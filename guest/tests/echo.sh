@@ -8,7 +8,7 @@ set -uo pipefail
 previrt=$1 platform=$2 image=$3
 typed="hello previrt"
 read -ra flags <<< "${RUN_FLAGS:-}"
-coproc GUEST { "$previrt" run --on "$platform" "$image" --cmdline "echo" --timeout 60 "${flags[@]}" 2>&1; }
+coproc GUEST { "$previrt" run --on "$platform" "$image" --cmdline "echo" --timeout 240 "${flags[@]}" 2>&1; }
 pid=$GUEST_PID  # bash forgets these once the coprocess ends: keep copies
 exec {from_guest}<&"${GUEST[0]}" {to_guest}>&"${GUEST[1]}"
 out=""

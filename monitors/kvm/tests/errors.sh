@@ -51,6 +51,20 @@ offset=$(objdump -h "$image" | awk '$2 == "previrt_sites" { print $6; exit }')
 # The first record's insn_offset, after the 16-byte chunk header: 1 GiB.
 printf '\x00\x00\x00\x40' | dd of="$bad" bs=1 seek=$((0x$offset + 16)) conv=notrunc status=none
 expect 120 "previrt_sites section [0-9]* at offset 0x10: record points to" "$previrt" run --on kvm "$bad" --previrt
+# A record whose code mode is undefined: refused alike by every loader and by
+# `previrt inspect`, naming the site.
+mode=$(mktemp)
+trap 'rm -f "$tmp" "$newer" "$bad" "$mode"' EXIT
+cp "$image" "$mode"
+# The first record's flags byte, after the chunk header: code mode 3.
+printf '\x03' | dd of="$mode" bs=1 seek=$((0x$offset + 16 + 7)) conv=notrunc status=none
+expect 120 "site 0 has code mode 3, which is undefined" "$previrt" run --on kvm "$mode" --previrt
+expect 120 "site 0 has code mode 3, which is undefined" "$previrt" run --on process "$mode"
+out=$("$previrt" inspect "$mode" 2>&1)
+got=$?
+echo "$out"
+[ "$got" -ne 0 ] && grep -q "site 0 has code mode 3, which is undefined" <<<"$out" ||
+    fail "inspect passed a record with an undefined code mode (status $got)"
 # A guest that resets the machine: a register dump and a non-zero status, never
 # a hang (KVM reports a shutdown; a software KVM may report an emulation failure).
 out=$("$previrt" run --on kvm "$image" --cmdline triplefault --timeout 120 2>&1 </dev/null)

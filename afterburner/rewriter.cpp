@@ -152,7 +152,8 @@ public:
             Instruction ins = parse_instruction(s.text);
             if (ins.mnemonic == ".macro") macros_.insert(first_word(ins.operands));
         }
-        for (const Statement& s : statements) visit(s);
+        statements_ = &statements;
+        for (next_ = 0; next_ < statements.size();) visit(statements[next_++]);
         result_.text = apply(lines);
         return std::move(result_);
     }
@@ -284,8 +285,52 @@ private:
         Insertion begin = prefix ? *prefix : Insertion{s.line, s.begin + ins.head, {}};
         begin.text = site_begin_text();
         insertions_.push_back(std::move(begin));
-        insert_after(s, site_end_text(entry->kind, flags, entry->site_length, legacy_target()));
+        uint8_t length = entry->site_length;
+        if (entry->kind == SiteKind::Sti && !prefix) {
+            // `sti; hlt` waits for an interrupt with none taken in between:
+            // the interrupt shadow covers the one instruction after sti.
+            // Padding would put the NOPs in the shadow and let an interrupt
+            // in before the hlt, which then sleeps until the next one. So the
+            // sti gets no scratch space and the two stay adjacent; an in-place
+            // VMM rewrites the pair as one (docs/site-records.md).
+            Shadowed next = shadowed_next();
+            if (next == Shadowed::Wait) length = 0;
+            else if (next == Shadowed::LabelledWait)
+                warn(s, "sti before a labelled hlt/mwait: padded, so its interrupt shadow no longer covers the wait");
+        }
+        insert_after(s, site_end_text(entry->kind, flags, length, legacy_target()));
         ++result_.sites[entry->kind];
+    }
+
+    enum class Shadowed { Other, Wait, LabelledWait };
+
+    // What follows the statement being visited: a hlt or mwait (written out or
+    // as a .byte list), with or without a label in front of it, or anything else.
+    Shadowed shadowed_next() const {
+        bool labelled = false;
+        for (size_t i = next_; i < statements_->size(); ++i) {
+            Instruction ins = parse_instruction((*statements_)[i].text);
+            labelled = labelled || !ins.labels.empty();
+            if (ins.mnemonic.empty()) {
+                if (!ins.prefixes.empty()) return Shadowed::Other;
+                continue;
+            }
+            bool wait = ins.mnemonic == "hlt" || ins.mnemonic == "mwait" || ins.mnemonic == "mwaitx";
+            if (ins.mnemonic == ".byte" && in_code_) {
+                std::vector<uint8_t> bytes;
+                for (std::string_view op : split_operands(ins.operands)) {
+                    std::optional<uint8_t> b = byte_literal(op);
+                    if (!b) return Shadowed::Other;
+                    bytes.push_back(*b);
+                }
+                auto d = InsnDecoder(mode_).decode(bytes);
+                const CatalogueEntry* e = d && d->insn.length == bytes.size() ? classify(*d) : nullptr;
+                wait = e && (e->kind == SiteKind::Hlt || e->kind == SiteKind::Mwait);
+            }
+            if (!wait) return Shadowed::Other;
+            return labelled ? Shadowed::LabelledWait : Shadowed::Wait;
+        }
+        return Shadowed::Other;
     }
 
     bool legacy_target() const { return options_.initial_mode != abi::kSiteMode64; }
@@ -319,6 +364,8 @@ private:
     std::string_view source_;
     RewriteResult result_;
     std::vector<Insertion> insertions_;
+    const std::vector<Statement>* statements_ = nullptr;
+    size_t next_ = 0;  // the statement after the one being visited
     std::optional<Insertion> pending_prefix_;
     std::set<std::string, std::less<>> macros_;
     std::set<std::string, std::less<>> functions_;

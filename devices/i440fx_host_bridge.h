@@ -22,6 +22,11 @@ public:
     uint32_t config_read(uint8_t offset, unsigned size) override;
     void config_write(uint8_t offset, unsigned size, uint32_t value) override;
 
+    // All a guest can change: the command register. restore() keeps its
+    // writable bits of whatever it is given.
+    uint16_t command() const { return static_cast<uint16_t>(config_.read(pci::kCommand, 2)); }
+    void restore_command(uint16_t command) { config_.write(pci::kCommand, 2, command); }
+
 private:
     PciConfigSpace config_;
 };

@@ -48,6 +48,13 @@ uint32_t PciHost::read(uint16_t port, unsigned size) {
     return device ? device->config_read(offset, size) : kAllOnes;
 }
 
+PciHost::State PciHost::save() const { return State{address_, host_bridge_.command(), 0}; }
+
+void PciHost::restore(const State& state) {
+    address_ = state.address & kAddressWritable;
+    host_bridge_.restore_command(state.host_bridge_command);
+}
+
 void PciHost::write(uint16_t port, unsigned size, uint32_t value) {
     if (port < kDataPort) {
         if (port == kAddressPort && size == 4) address_ = value & kAddressWritable;

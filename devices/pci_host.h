@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <type_traits>
 
 #include "devices/i440fx_host_bridge.h"
 #include "devices/pci_device.h"
@@ -35,6 +36,18 @@ public:
     uint32_t read(uint16_t port, unsigned size) override;
     void write(uint16_t port, unsigned size, uint32_t value) override;
 
+    // CONFIG_ADDRESS and the host bridge's command register: what a guest can
+    // change, as plain bytes another party may write. The attached devices
+    // other than the host bridge keep their own states. restore() accepts
+    // any bytes: each register keeps its writable bits.
+    struct State {
+        uint32_t address;
+        uint16_t host_bridge_command;
+        uint16_t reserved;  // zero
+    };
+    State save() const;
+    void restore(const State& state);
+
 private:
     PciDevice* target(uint16_t port, unsigned size, uint8_t& offset) const;
 
@@ -42,5 +55,8 @@ private:
     std::array<PciDevice*, kSlots * kFunctions> functions_{};
     uint32_t address_ = 0;
 };
+
+static_assert(std::is_trivially_copyable_v<PciHost::State> && std::is_standard_layout_v<PciHost::State>);
+static_assert(sizeof(PciHost::State) == 8);
 
 }  // namespace previrt::devices

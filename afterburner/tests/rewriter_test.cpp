@@ -97,6 +97,33 @@ TEST(Rewriter, LegacyModeCodeIsPaddedWithSingleByteNops) {
     EXPECT_NE(r64.text.find(".nops"), std::string::npos);
 }
 
+// How much room the sti site gets: none before a wait, whose interrupt
+// shadow it must keep, the catalogue's everywhere else.
+std::string sti_room(std::string_view text, std::vector<std::string>* warnings = nullptr) {
+    RewriteResult r = rw(text);
+    if (warnings) *warnings = r.warnings;
+    size_t at = r.text.find("sti;.set .Lprevirt_e, .;.nops ((");
+    if (at == std::string::npos) return "no sti site";
+    at += std::string_view("sti;.set .Lprevirt_e, .;.nops ((").size();
+    return r.text.substr(at, r.text.find(')', at) - at);
+}
+
+TEST(Rewriter, StiBeforeAWaitKeepsItsInterruptShadow) {
+    EXPECT_EQ(sti_room("sti; hlt\n"), "0");
+    EXPECT_EQ(sti_room("\tsti\n\t# idle\n\n\thlt\n"), "0");
+    EXPECT_EQ(sti_room("sti; mwait\n"), "0");
+    EXPECT_EQ(sti_room("sti; .byte 0x0f, 0x01, 0xc9\n"), "0");  // Linux's mwait, as bytes
+    EXPECT_EQ(sti_room("sti; nop; hlt\n"), "21");
+    EXPECT_EQ(sti_room("sti; ret\n"), "21");
+    EXPECT_EQ(sti_room("sti\n"), "21");
+    EXPECT_EQ(sti_room("sti; .byte 0x90\n"), "21");
+    std::vector<std::string> warnings;
+    EXPECT_EQ(sti_room("sti\n1: hlt\n", &warnings), "21");  // a jump may reach the hlt alone
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("labelled hlt"), std::string::npos);
+    EXPECT_EQ(warnings[0].substr(0, 10), "<stdin>:1:");
+}
+
 TEST(Rewriter, AnnotationsAddSitesByFunctionAndOrdinal) {
     Annotations a = Annotations::parse("dev_write 2 mov mmio_write\ndev_write 3 add mmio_write\n", "t.ann");
     RewriteOptions options;

@@ -113,5 +113,27 @@ TEST_F(PciHostTest, AttachedFunctionsSeeByteOffsetAndSize) {
     EXPECT_EQ(fake.last_size, 0u);
 }
 
+// A state taken from one bridge and given to another, and bytes a guest wrote
+// over its saved state: the registers keep only their writable bits.
+TEST_F(PciHostTest, StateCarriesWhatTheGuestChangedAndNoMore) {
+    write(0, 0, 0, 0x04, 2, 0x0007);
+    pci.write(PciHost::kAddressPort, 4, address(0, 0, 0, 0x2c));
+    PciHost::State s = pci.save();
+    PciHost other;
+    other.restore(s);
+    EXPECT_EQ(other.read(PciHost::kAddressPort, 4), address(0, 0, 0, 0x2c));
+    EXPECT_EQ(other.read(PciHost::kDataPort, 4), 0x11001af4u);  // the selected register, through the restored latch
+    other.write(PciHost::kAddressPort, 4, address(0, 0, 0, 0x04));
+    EXPECT_EQ(other.read(PciHost::kDataPort, 2), 0x0007u);
+
+    PciHost::State hostile{0xffffffff, 0xffff, 0xffff};
+    other.restore(hostile);
+    EXPECT_EQ(other.read(PciHost::kAddressPort, 4), 0x80fffffcu);  // reserved and low bits stay zero
+    other.write(PciHost::kAddressPort, 4, address(0, 0, 0, 0x04));
+    EXPECT_EQ(other.read(PciHost::kDataPort, 2), 0x0547u);  // only the command register's writable bits
+    other.write(PciHost::kAddressPort, 4, address(0, 0, 0, 0x00));
+    EXPECT_EQ(other.read(PciHost::kDataPort, 4), 0x12378086u);  // the identity is no state
+}
+
 }  // namespace
 }  // namespace previrt::devices

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "devices/host_clock.h"
+#include "devices/pci_host.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/uart16550.h"
@@ -48,31 +49,45 @@ private:
     uint64_t origin_;
 };
 
-// The three models around the channel's states for one look by the monitor.
+// The models around the channel's states for one look by the monitor. What
+// the UART sends from here (a port access that exited) goes to `transmit`.
 struct Devices {
     devices::Pic8259Pair pic{[](bool) {}};
     devices::Pit8254 pit;
     devices::Uart16550 uart;
-    Devices(const devices::Clock& clock)
+    devices::PciHost pci;
+    explicit Devices(const devices::Clock& clock, devices::Callback<void(uint8_t)> transmit = [](uint8_t) {})
         : pit([this](bool level) { pic.set_irq(devices::Pit8254::kIrq, level); }, clock),
-          uart([this](bool level) { pic.set_irq(devices::Uart16550::kCom1Irq, level); }, [](uint8_t) {}) {}
+          uart([this](bool level) { pic.set_irq(devices::Uart16550::kCom1Irq, level); }, transmit) {}
     void load(const Channel& c) {
         pic.restore(c.pic);
         pit.restore(c.pit);
         uart.restore(c.uart);
+        pci.restore(c.pci);
     }
     // Writes the states back if they changed, and tells the VMM to reload them.
     void store(Channel& c) {
         auto pic_state = pic.save();
         auto pit_state = pit.save();
         auto uart_state = uart.save();
+        auto pci_state = pci.save();
         if (!std::memcmp(&pic_state, &c.pic, sizeof pic_state) && !std::memcmp(&pit_state, &c.pit, sizeof pit_state) &&
-            !std::memcmp(&uart_state, &c.uart, sizeof uart_state))
+            !std::memcmp(&uart_state, &c.uart, sizeof uart_state) && !std::memcmp(&pci_state, &c.pci, sizeof pci_state))
             return;
         c.pic = pic_state;
         c.pit = pit_state;
         c.uart = uart_state;
+        c.pci = pci_state;
         ++c.generation;
+    }
+    // The model behind a port, if it is one of these.
+    devices::PortDevice* at(uint16_t port) {
+        using devices::Pic8259Pair, devices::Pit8254, devices::Uart16550, devices::PciHost;
+        if ((port & ~1u) == Pic8259Pair::kMasterBase || (port & ~1u) == Pic8259Pair::kSlaveBase) return &pic;
+        if ((port >= Pit8254::kBase && port < Pit8254::kBase + Pit8254::kPorts) || port == Pit8254::kPortB) return &pit;
+        if (port >= Uart16550::kCom1Base && port < Uart16550::kCom1Base + Uart16550::kPorts) return &uart;
+        if (port >= PciHost::kAddressPort && port < PciHost::kAddressPort + PciHost::kPorts) return &pci;
+        return nullptr;
     }
 };
 
@@ -135,6 +150,7 @@ InPlace::InPlace(Vm& vm, const elf::File& guest, bool paravirt, std::span<uint8_
     c.pic = fresh.pic.save();
     c.pit = fresh.pit.save();
     c.uart = fresh.uart.save();
+    c.pci = fresh.pci.save();
     c.generation = 1;
 
     sigevent sev{};
@@ -229,6 +245,38 @@ void InPlace::doorbell(Vcpu&, uint32_t why) {
     }
 }
 
+uint32_t InPlace::DevicePorts::read(uint16_t port, unsigned size) {
+    uint32_t value = 0;
+    owner_.access(port, size, false, value);
+    return value;
+}
+
+void InPlace::DevicePorts::write(uint16_t port, unsigned size, uint32_t value) {
+    owner_.access(port, size, true, value);
+}
+
+void InPlace::access(uint16_t port, unsigned size, bool write, uint32_t& value) {
+    // An access that exits: the guest's own instruction, outside the VMM (the
+    // VMM passes on only the ports it does not model). Before the VMM's hello
+    // the devices' clock has not started: it stands at 0.
+    Channel& c = channel();
+    uint64_t origin = host_origin_ ? host_origin_ : devices::monotonic_now_ns();
+    ChannelClock clock(c, origin);
+    std::string sent;
+    Devices d(clock, [&sent](uint8_t byte) { sent.push_back(static_cast<char>(byte)); });
+    d.load(c);
+    devices::PortDevice* model = d.at(port);
+    if (write) model->write(port, size, value);
+    else value = model->read(port, size);
+    d.store(c);
+    ++exits_to_models_;
+    if (!sent.empty()) {
+        drain_console();  // what the VMM sent before goes first
+        std::fwrite(sent.data(), 1, sent.size(), console_);
+        std::fflush(console_);
+    }
+}
+
 void InPlace::wait(std::unique_lock<std::mutex>& lock) {
     // The VMM rings for console output at the end of a line: what a guest that
     // now waits wrote since (a prompt) goes out before it sleeps.
@@ -291,10 +339,11 @@ std::string InPlace::console_error() const {
 std::string InPlace::stats() const {
     const Channel& c = channel();
     return fmt::format(
-        "in-place VMM: {} site calls, {} para-virtual calls, {} port accesses answered in place, {} passed on; doorbells: {} hello, {} "
-        "interrupt, {} console full, {} timer; {} interrupts injected\n",
-        c.site_calls, c.paravirt_calls, c.ports_in_place, c.ports_forwarded, doorbells_[kHello], doorbells_[kInterrupt],
-        doorbells_[kConsoleFull], doorbells_[kTimer], injected_);
+        "in-place VMM: {} site calls, {} para-virtual calls, {} port accesses answered in place, {} passed on; {} exited "
+        "and reached its models through the channel; doorbells: {} hello, {} interrupt, {} console full, {} timer; {} "
+        "interrupts injected\n",
+        c.site_calls, c.paravirt_calls, c.ports_in_place, c.ports_forwarded, exits_to_models_, doorbells_[kHello],
+        doorbells_[kInterrupt], doorbells_[kConsoleFull], doorbells_[kTimer], injected_);
 }
 
 }  // namespace previrt::kvm

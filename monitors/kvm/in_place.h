@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "devices/port_device.h"
 #include "elf/elf_file.h"
 #include "monitors/kvm/kvm.h"
 #include "vmm/kvm/channel.h"
@@ -63,12 +64,29 @@ public:
     void wait(std::unique_lock<std::mutex>& lock);
     // Moves the console ring's bytes to the console; throws ChannelError.
     void drain_console();
+    // The ports of the models that live in the in-place VMM (PIC pair, PIT
+    // and port B, COM1, PCI host), for previrt-vmm's port bus: an access that
+    // still exits (an instruction no site covers) runs the same models on the
+    // channel's states, so there is one device state whichever way an access
+    // arrives. Under the device lock.
+    devices::PortDevice& device_ports() { return ports_; }
     // The VMM's own counters, for --stats.
     std::string stats() const;
     // Whether the console thread found the channel broken (its message).
     std::string console_error() const;
 
 private:
+    class DevicePorts final : public devices::PortDevice {
+    public:
+        explicit DevicePorts(InPlace& owner) : owner_(owner) {}
+        uint32_t read(uint16_t port, unsigned size) override;
+        void write(uint16_t port, unsigned size, uint32_t value) override;
+
+    private:
+        InPlace& owner_;
+    };
+    void access(uint16_t port, unsigned size, bool write, uint32_t& value);
+
     vmm::kvm::Channel& channel() const;
     uint64_t now_ns();
     uint64_t host_time(uint64_t device_ns) const;
@@ -84,6 +102,8 @@ private:
     static constexpr unsigned kDoorbellKinds = 6;
     uint64_t doorbells_[kDoorbellKinds] = {};
     uint64_t injected_ = 0;
+    uint64_t exits_to_models_ = 0;  // port accesses that exited and ran the models here
+    DevicePorts ports_{*this};
     std::vector<uint8_t> input_;
     timer_t timer_{};
     bool have_timer_ = false;

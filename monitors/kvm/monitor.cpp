@@ -23,6 +23,8 @@
 #include "devices/cmos_rtc.h"
 #include "devices/exit_port.h"
 #include "devices/pci_host.h"
+#include "devices/pic8259.h"
+#include "devices/pit8254.h"
 #include "devices/port_bus.h"
 #include "devices/post_port.h"
 #include "devices/uart16550.h"
@@ -241,6 +243,16 @@ int run(const platforms::RunOptions& o) {
     if (!in_place) {
         bus.add(0x3f8, 8, uart, "com1");
         bus.add(0xcf8, 8, pci, "pci");
+    } else {
+        // Those models are the in-place VMM's: an access that still exits
+        // reaches them through the channel.
+        devices::PortDevice& models = in_place->device_ports();
+        bus.add(devices::Pic8259Pair::kMasterBase, 2, models, "pic master");
+        bus.add(devices::Pic8259Pair::kSlaveBase, 2, models, "pic slave");
+        bus.add(devices::Pit8254::kBase, devices::Pit8254::kPorts, models, "pit");
+        bus.add(devices::Pit8254::kPortB, 1, models, "port b");
+        bus.add(devices::Uart16550::kCom1Base, devices::Uart16550::kPorts, models, "com1");
+        bus.add(devices::PciHost::kAddressPort, devices::PciHost::kPorts, models, "pci");
     }
     bus.add(0x70, 2, cmos, "cmos");
     bus.add(layout::kExitPort, 4, exit_port, "exit");

@@ -59,6 +59,9 @@ done <"$commands"
 for p in "${puts[@]}"; do
     [[ $p == /* ]] || die 2 "--put wants an absolute path, not '$p'"
     [ -e "$p" ] || die 2 "--put $p: no such file or folder"
+    case "$p/" in
+    /proc/* | /sys/* | /dev/* | /out/* | /l1/*) die 2 "--put $p: L1 mounts or fills that folder itself" ;;
+    esac
 done
 
 qemu=$(command -v "${QEMU:-qemu-system-x86_64}") || die 3 "no ${QEMU:-qemu-system-x86_64} (Debian's qemu-system-x86; scripts/setup.sh installs it)"

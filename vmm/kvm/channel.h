@@ -5,13 +5,13 @@
 // through the models' restore(), which accepts any bytes. Documented in
 // docs/in-place-vmm.md.
 //
-// (The PCI host bridge's configuration lives in the VMM alone: nothing but
-// the guest ever changes it, so the monitor has nothing to deliver to it.)
-// The devices (PIC pair, PIT, COM1) live here as their models' saved states,
-// handed back and forth: the VMM runs the models on them for the guest's
-// port accesses; the monitor, while the vCPU is stopped outside the VMM,
-// runs the same models on them to deliver the timer's ticks and the
-// console's bytes and to take the interrupt it injects. One vCPU, so the two
+// The devices (PIC pair, PIT, COM1, the PCI host) live here as their models'
+// saved states, handed back and forth: the VMM runs the models on them for
+// the guest's port accesses; the monitor, while the vCPU is stopped outside
+// the VMM, runs the same models on them to deliver the timer's ticks and the
+// console's bytes, to take the interrupt it injects, and for a port access
+// that still exits (an instruction no site covers): one device state,
+// whichever way an access arrives. One vCPU, so the two
 // never run at once; `busy` says the vCPU stopped inside the VMM, where the
 // states may be half-written, unless it stopped at a doorbell rung after the
 // VMM saved them (all but kConsoleFull).
@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/pci_host.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/uart16550.h"
@@ -31,7 +32,7 @@
 namespace previrt::vmm::kvm {
 
 inline constexpr uint32_t kMagic = 0x4b50'5643;  // "CVPK"
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;
 
 // The doorbells: ports nothing on the PC answers. A write to kDoorbellPort is
 // an exit to the monitor, which looks at the channel before the VMM goes on
@@ -116,6 +117,7 @@ struct Channel {
     devices::Pic8259Pair::State pic;
     devices::Pit8254::State pit;
     devices::Uart16550::State uart;
+    devices::PciHost::State pci;
 
     // Counters the VMM keeps, which the monitor reports with --stats.
     uint64_t site_calls;

@@ -164,6 +164,15 @@ extern "C" [[noreturn]] void previrt_on_site() {
     sync_in();
     vcpu.rip = at;
     Emulation e = emulate(machine->memory, vcpu, *machine, s.insn);
+    if (s.then_halt && e.outcome == Outcome::Done && vcpu.rip == at + s.insn.insn.length) {
+        // `sti; hlt`: the hlt in the sti's shadow, with nothing delivered
+        // in between, waits for the event that may already be pending.
+        ++machine->stats.sites[static_cast<uint8_t>(previrt::abi::SiteKind::Hlt)];
+        uint64_t hlt_at = vcpu.rip;
+        e = emulate(machine->memory, vcpu, *machine, s.halt);
+        complete(e, hlt_at + s.halt.insn.length, at + s.site_length, "a site");
+        continue_guest();
+    }
     if (s.sti_before_hlt) e.interrupt_shadow = true;
     complete(e, at + s.insn.insn.length, at + s.site_length, "a site");
     continue_guest();

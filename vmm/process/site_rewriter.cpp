@@ -18,7 +18,7 @@ namespace {
 
 using abi::SiteKind;
 
-enum class How { Keep, Generic, Sti, Pushf, Popf, PopfFlagsDead, InlineCli, InlineSti, InlinePushf, InlinePopf };
+enum class How { Keep, Generic, StiHlt, Sti, Pushf, Popf, PopfFlagsDead, InlineCli, InlineSti, InlinePushf, InlinePopf };
 
 // What this backend does with each kind. Everything a de-privileged guest
 // kernel would trap on, or would silently get wrong (pushf, popf, reading a
@@ -44,6 +44,7 @@ const char* how_name(How h) {
     switch (h) {
     case How::Keep: return "kept";
     case How::Generic: return "call to the emulator";
+    case How::StiHlt: return "with the hlt after it, one call to the emulator (sti's interrupt shadow)";
     case How::Sti: return "call to the sti fast path";
     case How::Pushf: return "call to the pushf fast path";
     case How::Popf: return "call to the popf fast path";
@@ -176,9 +177,31 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
             inline_ok.insert(s.address);
     }
 
+    // `sti; hlt` as the afterburner leaves it, the sti without room so that
+    // its interrupt shadow covers the hlt: one site of the two.
+    std::map<uint64_t, const CheckedSite*> hlt_checked;
+    for (const CheckedSite& c : checked)
+        if (c.site->record.kind == static_cast<uint8_t>(SiteKind::Hlt) && c.code64) hlt_checked[c.site->address] = &c;
+    std::map<uint64_t, const CheckedSite*> sti_hlt;  // by the sti's address
+    std::set<uint64_t> halts_joined;
+    for (const CheckedSite& c : checked) {
+        const abi::SiteRecord& r = c.site->record;
+        auto h = hlt_checked.find(c.site->address + r.site_length);
+        if (rewrite && c.code64 && r.kind == static_cast<uint8_t>(SiteKind::Sti) && r.site_length < 5 &&
+            h != hlt_checked.end() && r.site_length + h->second->site->record.site_length >= 5) {
+            sti_hlt[c.site->address] = h->second;
+            halts_joined.insert(h->first);
+        }
+    }
+
     for (const CheckedSite& c : checked) {
         const afterburner::Site& s = *c.site;
         ++result.total;
+        if (halts_joined.count(s.address)) {
+            ++result.rewritten;
+            ++by_kind[{SiteKind::Hlt, How::StiHlt}];
+            continue;  // written with its sti
+        }
         const abi::SiteRecord& r = s.record;
         uint8_t* p = code + (s.address - code_base);
         bool code32 = !c.code64;
@@ -191,6 +214,7 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
         if (inline_ok.count(s.address))
             how = how == How::Sti ? How::InlineSti : how == How::Pushf ? How::InlinePushf
                 : (how == How::Popf || how == How::PopfFlagsDead) ? How::InlinePopf : how;
+        if (sti_hlt.count(s.address)) how = How::StiHlt;
         if (!rewrite) how = How::Keep;
         ++by_kind[{kind, how}];
         if (how == How::Keep) {
@@ -225,11 +249,17 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
         site.kind = r.kind;
         site.insn = to_core(*d);
         site.sti_before_hlt = kind == SiteKind::Sti && hlt_sites.count(s.address + r.site_length);
+        if (how == How::StiHlt) {
+            const CheckedSite& h = *sti_hlt.at(s.address);
+            site.site_length = static_cast<uint8_t>(r.site_length + h.site->record.site_length);
+            site.then_halt = true;
+            site.halt = to_core(h.decoded);
+        }
         result.sites.emplace(s.address, site);
         p[0] = 0xe8;  // call rel32
         put_rel32(p + 1, s.address + 5, target);
         if (how == How::Sti) result.sti_returns[s.address + 5] = hlt_sites.count(s.address + r.site_length) != 0;
-        fill_nops(p + 5, r.site_length - 5);
+        fill_nops(p + 5, site.site_length - 5);
     }
     for (const auto& [k, n] : by_kind)
         result.summary += fmt::format("  {:<18} {:>4}  {}\n", afterburner::kind_name(static_cast<uint8_t>(k.first)),

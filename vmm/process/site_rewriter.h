@@ -24,6 +24,10 @@ struct RewrittenSite {
     uint8_t kind = 0;            // abi::SiteKind
     bool sti_before_hlt = false;  // the next site is a hlt: `sti; hlt` (the interrupt shadow)
     DecodedInstruction insn{};
+    // `sti; hlt` with no room after the sti (the afterburner keeps the two
+    // adjacent): one site of both, insn the sti and then this hlt.
+    bool then_halt = false;
+    DecodedInstruction halt{};
 };
 
 struct RewriteResult {

@@ -26,6 +26,7 @@ expect 2 "'bad/name' is not a command name" "$l1" --out "$tmp/out" "$tmp/bad-nam
 expect 2 "'lonely' has no command" "$l1" --out "$tmp/out" "$tmp/no-command"
 expect 2 "wants an absolute path" "$l1" --out "$tmp/out" --put relative "$tmp/commands"
 expect 2 "no such file or folder" "$l1" --out "$tmp/out" --put /nonexistent/x "$tmp/commands"
+expect 2 "L1 mounts or fills that folder itself" "$l1" --out "$tmp/out" --put /proc/self "$tmp/commands"
 expect 2 "wants a positive whole number" "$l1" --out "$tmp/out" --timeout soon "$tmp/commands"
 expect 3 "no /nonexistent/qemu (Debian" env QEMU=/nonexistent/qemu "$l1" --out "$tmp/out" "$tmp/commands"
 work=${AMDV_WORK:-$tmp/work}

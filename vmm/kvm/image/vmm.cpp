@@ -99,8 +99,6 @@ struct Devices {
     devices::Pic8259Pair pic{[](bool) {}};  // its INT is looked at after each access
     devices::Pit8254 pit;
     devices::Uart16550 uart;
-    // PCI configuration: nothing but the guest changes it, so it lives here
-    // alone (the monitor never runs it while the VMM is loaded).
     devices::PciHost pci;
     uint32_t generation = 0;
     Devices()
@@ -125,16 +123,18 @@ struct Devices {
         pic.restore(c.pic);
         pit.restore(c.pit);
         uart.restore(c.uart);
+        pci.restore(c.pci);
         generation = c.generation;
     }
     // What the VMM changed goes back: the device it touched, and the PIC,
     // whose lines any of them drives.
-    enum : unsigned { kPit = 1, kUart = 2 };
+    enum : unsigned { kPit = 1, kUart = 2, kPci = 4 };
     void store(unsigned touched) {
         Channel& c = channel();
         c.pic = pic.save();
         if (touched & kPit) c.pit = pit.save();
         if (touched & kUart) c.uart = uart.save();
+        if (touched & kPci) c.pci = pci.save();
     }
 };
 
@@ -187,8 +187,10 @@ private:
             touched |= Devices::kUart;
             return &devs->uart;
         }
-        if (port >= devices::PciHost::kAddressPort && port < devices::PciHost::kAddressPort + devices::PciHost::kPorts)
+        if (port >= devices::PciHost::kAddressPort && port < devices::PciHost::kAddressPort + devices::PciHost::kPorts) {
+            touched |= Devices::kPci;
             return &devs->pci;
+        }
         return nullptr;
     }
 };

@@ -30,10 +30,12 @@ protected:
     RewriteResult rewrite(bool really = true) {
         return rewrite_sites(image, ram.data(), layout::kKernelBase, ram.size(), really);
     }
-    // The first site of `kind` in 64-bit code (the boot code's 32-bit sites stay as they are).
+    // The first site of `kind` in 64-bit code (the boot code's 32-bit sites stay as they are)
+    // with room after the instruction (a sti before a hlt has none).
     const afterburner::Site& first(SiteKind kind) {
         for (const auto& s : table.sites)
-            if (s.record.kind == static_cast<uint8_t>(kind) && (s.record.flags & abi::kSiteModeMask) == abi::kSiteMode64)
+            if (s.record.kind == static_cast<uint8_t>(kind) && (s.record.flags & abi::kSiteModeMask) == abi::kSiteMode64 &&
+                s.record.site_length > s.record.insn_length)
                 return s;
         throw std::runtime_error("no such site");
     }
@@ -116,6 +118,32 @@ TEST_F(SiteRewriterTest, InlineSequencesForTheInterruptFlag) {
     }
     EXPECT_TRUE(pushf) << "no pushf site got the inline sequence";
     EXPECT_TRUE(popf) << "no popf site got the inline sequence";
+}
+
+// `sti; hlt`: the afterburner leaves the sti no room, so that its interrupt
+// shadow covers the hlt; the two become one call, the hlt in the sti's shadow.
+TEST_F(SiteRewriterTest, StiAndTheHltInItsShadowBecomeOneSite) {
+    const afterburner::Site* sti = nullptr;
+    const afterburner::Site* hlt = nullptr;
+    for (const auto& s : table.sites)
+        if (s.record.kind == static_cast<uint8_t>(SiteKind::Sti) && s.record.site_length == 1)
+            for (const auto& h : table.sites)
+                if (h.record.kind == static_cast<uint8_t>(SiteKind::Hlt) && h.address == s.address + 1) sti = &s, hlt = &h;
+    ASSERT_TRUE(sti) << "the guest's idle loop has `sti; hlt`, recorded as two adjacent sites";
+    EXPECT_EQ(at(sti->address)[0], 0xfb);
+    EXPECT_EQ(at(hlt->address)[0], 0xf4);
+    RewriteResult r = rewrite();
+    EXPECT_EQ(at(sti->address)[0], 0xe8);
+    EXPECT_EQ(target_of_rel32(sti->address, 1, 5), thunk_address(Thunk::Generic));
+    ASSERT_TRUE(r.sites.count(sti->address));
+    const RewrittenSite& pair = r.sites.at(sti->address);
+    EXPECT_TRUE(pair.then_halt);
+    EXPECT_EQ(pair.site_length, 1 + hlt->record.site_length);
+    EXPECT_EQ(pair.insn.insn.mnemonic, ZYDIS_MNEMONIC_STI);
+    EXPECT_EQ(pair.halt.insn.mnemonic, ZYDIS_MNEMONIC_HLT);
+    EXPECT_FALSE(r.sites.count(hlt->address));  // inside the pair's call now
+    EXPECT_NE(r.summary.find("one call to the emulator (sti's interrupt shadow)"), std::string::npos);
+    EXPECT_EQ(r.total, r.rewritten + r.left);
 }
 
 TEST_F(SiteRewriterTest, PureModeChecksButChangesNothing) {

@@ -1,5 +1,6 @@
 #include "monitors/kvm/monitor.h"
 
+#include <cpuid.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -125,6 +126,18 @@ bool host_has_hardware_virtualization() {
     return false;
 }
 
+std::string hypervisor_signature() {
+    uint32_t eax, ebx, ecx, edx;
+    __cpuid(1, eax, ebx, ecx, edx);
+    if (!(ecx & (1u << 31))) return "";  // CPUID.1:ECX.31, set by hypervisors for their guests
+    __cpuid(0x4000'0000, eax, ebx, ecx, edx);
+    char s[12];
+    std::memcpy(s, &ebx, 4);
+    std::memcpy(s + 4, &ecx, 4);
+    std::memcpy(s + 8, &edx, 4);
+    return std::string(s, strnlen(s, sizeof s));
+}
+
 int run(const platforms::RunOptions& o) {
     std::unique_ptr<System> system;
     try {
@@ -163,9 +176,14 @@ int run(const platforms::RunOptions& o) {
     bool in_kernel = !in_place_vmm && o.kvm_irqchip && system->check_extension(KVM_CAP_IRQCHIP) &&
                      system->check_extension(KVM_CAP_PIT2);
     bool hardware = host_has_hardware_virtualization();
-    std::cerr << (hardware ? "previrt-vmm: KVM on hardware virtualization (VT-x/AMD-V): the guest runs natively\n"
-                           : "previrt-vmm: KVM without VT-x/AMD-V on this host: a software hypervisor that emulates "
-                             "every guest instruction\n")
+    // QEMU's TCG says who it is (testing/amdv): its AMD-V has the hardware's
+    // semantics, but its clock is no silicon's.
+    bool tcg = hardware && hypervisor_signature() == "TCGTCGTCGTCG";
+    std::cerr << (tcg ? "previrt-vmm: KVM on hardware virtualization (AMD-V emulated by QEMU TCG): the guest runs "
+                        "natively on the emulated CPU, whose times say little about silicon\n"
+                  : hardware ? "previrt-vmm: KVM on hardware virtualization (VT-x/AMD-V): the guest runs natively\n"
+                             : "previrt-vmm: KVM without VT-x/AMD-V on this host: a software hypervisor that emulates "
+                               "every guest instruction\n")
               << (paravirt ? fmt::format("previrt-vmm: para-virtualized (KVM's interface, version {}): ", paravirt.version)
                   : o.kvm_in_place ? "previrt-vmm: pre-virtualized: "
                                    : "")
@@ -205,6 +223,12 @@ int run(const platforms::RunOptions& o) {
     std::FILE* serial_out = o.serial == "stdio" ? stdout : std::fopen(o.serial.c_str(), "wb");
     if (!serial_out) {
         std::cerr << "previrt-vmm: cannot write " << o.serial << "\n";
+        return platforms::kExitPlatform;
+    }
+    // Before any thread starts: an early return must not leave one joinable.
+    std::FILE* trace = nullptr;
+    if (!o.trace_exits.empty() && !(trace = std::fopen(o.trace_exits.c_str(), "w"))) {
+        std::cerr << "previrt-vmm: cannot write " << o.trace_exits << "\n";
         return platforms::kExitPlatform;
     }
     // Someone may be reading the console as it comes (a prompt ends in no
@@ -290,11 +314,6 @@ int run(const platforms::RunOptions& o) {
         });
     }
 
-    std::FILE* trace = nullptr;
-    if (!o.trace_exits.empty() && !(trace = std::fopen(o.trace_exits.c_str(), "w"))) {
-        std::cerr << "previrt-vmm: cannot write " << o.trace_exits << "\n";
-        return platforms::kExitPlatform;
-    }
     ExitStats stats;
     // The guest's POST codes mark windows, counted for --stats (and stepped
     // through with --count-instructions=windows).

@@ -3,6 +3,8 @@
 // KVM offers them, everything else from the device library (devices/).
 #pragma once
 
+#include <string>
+
 #include "platforms/run_options.h"
 
 namespace previrt::kvm {
@@ -13,5 +15,8 @@ int run(const platforms::RunOptions& options);
 // Whether the host CPU has VT-x or AMD-V; without, /dev/kvm is a software
 // hypervisor that emulates every guest instruction.
 bool host_has_hardware_virtualization();
+// The hypervisor this host itself runs under, by its CPUID signature
+// (leaf 0x40000000: "KVMKVMKVM", "TCGTCGTCGTCG" for QEMU's TCG), or "" on bare metal.
+std::string hypervisor_signature();
 
 }  // namespace previrt::kvm

@@ -249,6 +249,9 @@ std::string markdown_section(const Report& r) {
                        r.kvm_host.find("without") != std::string::npos
                            ? ": every guest instruction is emulated here, so these times say little about a host "
                              "with VT-x/AMD-V, where the guest runs natively and an exit costs about a microsecond"
+                       : r.kvm_host.find("QEMU TCG") != std::string::npos
+                           ? ": cycles of the CPU QEMU emulates, whose clock says little about silicon; the exits "
+                             "and instructions above are what carries over to a host with AMD-V"
                            : "");
     out += table("row: TSC cycles per operation", [](const Config& c, const std::string& row) {
         return stats_text(cycles_per_op(c, row), whole);
@@ -372,7 +375,7 @@ int run(const Options& o) {
             status = kExitInput;
         }
     }
-    if (!o.markdown.empty() && !update_markdown_file(o.markdown, section, std::cerr, kMarkerBegin, kMarkerEnd))
+    if (!o.markdown.empty() && !update_markdown_file(o.markdown, section, std::cerr, begin_marker(o.section), end_marker(o.section)))
         status = kExitInput;
     return status;
 }

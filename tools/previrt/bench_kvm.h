@@ -16,8 +16,6 @@
 
 namespace previrt::cli::bench::kvm {
 
-inline constexpr char kMarkerBegin[] = "<!-- bench:kvm:begin -->";
-inline constexpr char kMarkerEnd[] = "<!-- bench:kvm:end -->";
 // The rows made of accesses to the PC's devices: where an in-place VMM should
 // remove exits, not just make them cheaper.
 inline constexpr const char* kDeviceRows[] = {"port_read", "port_write", "pit_read", "console_line"};
@@ -79,6 +77,7 @@ std::string json(const Report& r);
 struct Options {
     std::string self;  // the previrt binary the boots run
     std::string image, pv_image, cmdline_extra, json, markdown;
+    std::string section = "kvm";  // --markdown's markers: bench:SECTION:begin/end
     unsigned runs = 3, timeout = 600;
 };
 // The whole command: boots, report, outputs. `previrt bench`'s exit statuses.

@@ -23,8 +23,9 @@ inline constexpr const char* kSensitiveOperations[] = {"cli_sti", "irqsave_lock"
 inline constexpr double kParaOverheadGoalPercent = 5;
 inline constexpr double kSpeedUpOverPureGoal = 100;
 
-inline constexpr char kMarkerBegin[] = "<!-- bench:process:begin -->";
-inline constexpr char kMarkerEnd[] = "<!-- bench:process:end -->";
+// The markers of a report's section in a Markdown file: <!-- bench:NAME:begin -->.
+inline std::string begin_marker(std::string_view name) { return "<!-- bench:" + std::string(name) + ":begin -->"; }
+inline std::string end_marker(std::string_view name) { return "<!-- bench:" + std::string(name) + ":end -->"; }
 
 struct Sample {
     uint64_t cycles_per_op = 0;
@@ -77,7 +78,7 @@ std::string json(const Report& report);
 // Replaces what lies between the markers in FILE with the section (the file
 // and the markers are added when absent). False, with a message, on error.
 bool update_markdown_file(const std::string& path, const std::string& section, std::ostream& err,
-                          std::string_view begin_marker = kMarkerBegin, std::string_view end_marker = kMarkerEnd);
+                          std::string_view begin_marker, std::string_view end_marker);
 // Draws the chart with gnuplot. A missing gnuplot is said and the chart
 // skipped (it is optional, the figures are not); false when gnuplot fails.
 bool plot(const Report& report, const std::string& png, std::ostream& err);

@@ -35,7 +35,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: previrt bench [--on process|kvm] [--runs N] [--image IMAGE] [--pv-image PV_IMAGE]\n"
     "                     [--cmdline-extra TEXT] [--timeout SECONDS] [--json FILE] [--plot FILE.png]\n"
-    "                     [--markdown FILE]\n"
+    "                     [--markdown FILE [--section NAME]]\n"
     "Boots the guest's micro-benchmarks (--cmdline init=bench) on the Linux-process hypervisor\n"
     "('previrt run --on process') in three configurations, N boots each, interleaved (pure, pre,\n"
     "para, pure, ...) so that host noise spreads over all three:\n"
@@ -57,6 +57,9 @@ constexpr char kUsage[] =
     "  --markdown FILE     replaces the section between <!-- bench:process:begin --> and\n"
     "                      <!-- bench:process:end --> in FILE (added at its end if absent) with the\n"
     "                      table and whether each goal is met, as measured\n"
+    "  --section NAME      the markers --markdown looks for: <!-- bench:NAME:begin --> and\n"
+    "                      <!-- bench:NAME:end --> (default: the platform, process or kvm), so that\n"
+    "                      one file holds the runs of several hosts (letters, digits, '-')\n"
     "--on kvm: the guest kernel's exitbench (--cmdline exitbench) under previrt-vmm, N boots each of\n"
     "pure (KVM's in-kernel PIC/PIT), pure (previrt's PIC/PIT), pre-virtualized (--previrt) and\n"
     "para-virtualized (PV_IMAGE, default previrt-guest-pv-kvm.elf next to IMAGE), interleaved, and\n"
@@ -74,7 +77,7 @@ struct Options {
     bool runs_given = false;
     unsigned runs = 5;
     unsigned timeout = 600;
-    std::string image = PREVIRT_GUEST_IMAGE, pv_image, cmdline_extra, json, plot, markdown;
+    std::string image = PREVIRT_GUEST_IMAGE, pv_image, cmdline_extra, json, plot, markdown, section;
 };
 
 // `previrt run`'s own statuses (platforms/run_options.h), for the error line.
@@ -204,6 +207,14 @@ int parse(const Args& args, Options& o) {
             o.plot = *v;
         } else if (a == "--markdown" && (v = value())) {
             o.markdown = *v;
+        } else if (a == "--section" && (v = value())) {
+            bool ok = !v->empty();
+            for (char c : *v) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-');
+            if (!ok) {
+                std::cerr << "previrt bench: --section wants letters, digits and '-', not '" << *v << "'\n";
+                return kExitUsage;
+            }
+            o.section = *v;
         } else {
             std::cerr << "previrt bench: unexpected '" << a << "'\n" << fmt::format(kUsage, o.image);
             return kExitUsage;
@@ -225,6 +236,7 @@ int cmd_bench(const Args& args) {
         o.pv_image = (std::filesystem::path(o.image).parent_path() /
                       (o.on == "kvm" ? "previrt-guest-pv-kvm.elf" : "previrt-guest-pv.elf"))
                          .string();
+    if (o.section.empty()) o.section = o.on;
     if (o.on == "kvm") {
         if (!o.plot.empty()) {
             std::cerr << "previrt bench: --plot is for --on process\n";
@@ -242,6 +254,7 @@ int cmd_bench(const Args& args) {
         k.cmdline_extra = o.cmdline_extra;
         k.json = o.json;
         k.markdown = o.markdown;
+        k.section = o.section;
         k.runs = o.runs_given ? o.runs : 3;
         k.timeout = o.timeout;
         return bench::kvm::run(k);
@@ -313,7 +326,9 @@ int cmd_bench(const Args& args) {
         }
     }
     if (!o.plot.empty() && !bench::plot(report, o.plot, std::cerr)) status = kExitInput;
-    if (!o.markdown.empty() && !bench::update_markdown_file(o.markdown, section, std::cerr)) status = kExitInput;
+    if (!o.markdown.empty() && !bench::update_markdown_file(o.markdown, section, std::cerr, bench::begin_marker(o.section),
+                                                            bench::end_marker(o.section)))
+        status = kExitInput;
     return status;
 }
 

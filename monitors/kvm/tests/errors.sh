@@ -23,6 +23,7 @@ expect 120 "not an ELF file" "$previrt" run --on kvm "$tmp"
 expect 120 "does not fit" "$previrt" run --on kvm "$image" --mem 1
 expect 2 "wants a positive number" "$previrt" run --on kvm "$image" --mem lots
 expect 2 "is for the kvm platform" "$previrt" run --on qemu "$image" --previrt
+expect 126 "cannot write /nonexistent/dir/trace" "$previrt" run --on kvm "$image" --trace-exits /nonexistent/dir/trace
 # A para-virtualized image runs on the hypervisor it was built for only.
 expect 120 "para-virtualized for the Linux-process hypervisor's interface, not KVM's" \
     "$previrt" run --on kvm "$pv_image"

@@ -7,8 +7,11 @@
 // codes (port 0x80), for monitors that count per row.
 #pragma once
 
+#include <stdint.h>
+
 namespace guest {
 
-void run_exit_bench(bool short_run);
+// Runs `iterations` of each operation (a tenth as many console lines).
+void run_exit_bench(uint64_t iterations);
 
 }  // namespace guest

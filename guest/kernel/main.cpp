@@ -53,9 +53,11 @@ void timer_irq(InterruptFrame&) { timer_tick(); }
 
 // The command line: "init=NAME" picks the first program (default selftest);
 // "short" and "echo" become the flags it gets as its argument; "exitbench"
-// measures the platform's exits from the kernel instead of running a program;
+// measures the platform's exits from the kernel instead of running a program,
+// "iterations=N" (1 to 1000000) how many of each operation it runs;
 // "triplefault" resets the machine, to test how the platform reports it.
-const char* parse_command_line(const char* line, char* init, size_t init_size, uint64_t& flags, bool& exit_bench) {
+const char* parse_command_line(const char* line, char* init, size_t init_size, uint64_t& flags, bool& exit_bench,
+                               uint64_t& iterations) {
     const char* name = "selftest";
     flags = 0;
     for (const char* p = line; *p;) {
@@ -67,7 +69,15 @@ const char* parse_command_line(const char* line, char* init, size_t init_size, u
         else if (n == 9 && strncmp(word, "exitbench", 9) == 0) exit_bench = true;
         else if (n == 11 && strncmp(word, "triplefault", 11) == 0) triple_fault();
         else if (n == 4 && strncmp(word, "echo", 4) == 0) flags |= sys::kFlagEcho;
-        else if (n > 5 && strncmp(word, "init=", 5) == 0 && n - 5 < init_size) {
+        else if (n > 11 && strncmp(word, "iterations=", 11) == 0) {
+            uint64_t value = 0;
+            size_t i = 11;
+            for (; i < n && word[i] >= '0' && word[i] <= '9' && value <= 1000000; ++i)
+                value = value * 10 + static_cast<uint64_t>(word[i] - '0');
+            if (i != n || value < 1 || value > 1000000)
+                panic("command line: iterations= wants a whole number from 1 to 1000000");
+            iterations = value;
+        } else if (n > 5 && strncmp(word, "init=", 5) == 0 && n - 5 < init_size) {
             memcpy(init, word + 5, n - 5);
             init[n - 5] = '\0';
             name = init;
@@ -108,10 +118,12 @@ extern "C" [[noreturn]] void kernel_main(uint64_t magic, uint64_t info_phys) {
     char init_name[32];
     uint64_t flags = 0;
     bool exit_bench = false;
-    const char* init = parse_command_line(boot.command_line, init_name, sizeof init_name, flags, exit_bench);
+    uint64_t iterations = 0;
+    const char* init =
+        parse_command_line(boot.command_line, init_name, sizeof init_name, flags, exit_bench, iterations);
     set_command_line_flags(flags);
     if (exit_bench) {
-        run_exit_bench(flags & sys::kFlagShort);
+        run_exit_bench(iterations ? iterations : (flags & sys::kFlagShort) ? 200 : 20000);
         cpu::power_off(0);
     }
     int64_t pid = spawn(init, flags, nullptr);

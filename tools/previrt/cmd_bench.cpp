@@ -63,7 +63,7 @@ constexpr char kUsage[] =
     "--on kvm: the guest kernel's exitbench (--cmdline exitbench) under previrt-vmm, N boots each of\n"
     "pure (KVM's in-kernel PIC/PIT), pure (previrt's PIC/PIT), pre-virtualized (--previrt) and\n"
     "para-virtualized (PV_IMAGE, default previrt-guest-pv-kvm.elf next to IMAGE), interleaved, and\n"
-    "one boot each single-stepped through the rows (exitbench short, --count-instructions=windows).\n"
+    "one boot each single-stepped through the rows (exitbench iterations=50, --count-instructions=windows).\n"
     "Per row: exits per operation (counted between the row's POST codes), guest instructions per\n"
     "operation, TSC cycles per operation on this host, after a line naming the host and its kind of\n"
     "KVM; --markdown replaces the section between <!-- bench:kvm:begin --> and <!-- bench:kvm:end -->;\n"
@@ -181,10 +181,9 @@ int parse(const Args& args, Options& o) {
             std::cout << fmt::format(kUsage, o.image.empty() ? "none in this build" : o.image);
             return kExitOk;
         } else if ((a == "--runs" || a == "--timeout") && (v = value())) {
-            char* end = nullptr;
-            unsigned long n = std::strtoul(v->c_str(), &end, 10);
-            if (!*v->c_str() || *end || n == 0 || n > 100000) {
-                std::cerr << "previrt bench: " << a << " wants a positive number, not '" << *v << "'\n";
+            unsigned long n = 0;
+            if (!whole_number(*v, 100000, n)) {
+                std::cerr << "previrt bench: " << a << " wants a whole number from 1 to 100000, not '" << *v << "'\n";
                 return kExitUsage;
             }
             (a == "--runs" ? o.runs : o.timeout) = static_cast<unsigned>(n);

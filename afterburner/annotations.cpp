@@ -8,6 +8,24 @@
 
 namespace previrt::afterburner {
 
+std::string printable(std::string_view token) {
+    constexpr size_t kShown = 64;
+    std::string out;
+    for (size_t i = 0; i < token.size() && i < kShown; ++i) {
+        auto c = static_cast<unsigned char>(token[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            static constexpr char kHex[] = "0123456789abcdef";
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+    if (token.size() > kShown) out += "...";
+    return out;
+}
+
 Annotations Annotations::parse(std::string_view text, std::string_view file_name) {
     Annotations out;
     std::istringstream in{std::string(text)};
@@ -23,10 +41,10 @@ Annotations Annotations::parse(std::string_view text, std::string_view file_name
         Annotation a{function, 0, mnemonic, abi::SiteKind::Unclassified};
         auto [ptr, ec] = std::from_chars(ordinal.data(), ordinal.data() + ordinal.size(), a.ordinal);
         if (ec != std::errc() || ptr != ordinal.data() + ordinal.size())
-            throw AnnotationError(where() + "ordinal '" + ordinal + "' is not a number");
+            throw AnnotationError(where() + "ordinal '" + printable(ordinal) + "' is not a number");
         const CatalogueEntry* e = find_entry(kind);
         if (!e || static_cast<uint8_t>(e->kind) < static_cast<uint8_t>(abi::SiteKind::MmioRead))
-            throw AnnotationError(where() + "kind '" + kind + "' is not mmio_read, mmio_write or page_table_write");
+            throw AnnotationError(where() + "kind '" + printable(kind) + "' is not mmio_read, mmio_write or page_table_write");
         a.kind = e->kind;
         out.add(std::move(a));
     }

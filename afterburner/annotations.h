@@ -28,6 +28,11 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A token of an input file as a message may show it: bytes outside printable
+// ASCII as \xNN (a NUL included, which would cut the message), at most 64
+// characters of it, then "...".
+std::string printable(std::string_view token);
+
 struct Annotation {
     std::string function;
     uint32_t ordinal = 0;

@@ -30,7 +30,7 @@ std::vector<Trap> parse_trap_profile(std::string_view text, std::string_view fil
         Trap t;
         auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), t.rip, 16);
         if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size())
-            throw AnnotationError(where() + "'" + rip + "' is not a hexadecimal address");
+            throw AnnotationError(where() + "'" + printable(rip) + "' is not a hexadecimal address");
         t.kind = kind;
         traps.push_back(std::move(t));
     }
@@ -70,7 +70,7 @@ ProfileResult annotate_from_profile(const elf::File& image, const std::vector<Tr
     InsnDecoder decoder;
     for (const auto& [key, count] : unique) {
         const auto& [rip, kind] = key;
-        std::string where = fmt::format("{:#x} <{}> ({} {}, {}x)", rip, image.symbolize(rip), kind,
+        std::string where = fmt::format("{:#x} <{}> ({} {}, {}x)", rip, image.symbolize(rip), printable(kind),
                                         kind == "mmio" || kind == "pt" ? "trap" : "exit", count);
         if (kind != "mmio" && kind != "pt") {
             result.notes.push_back(where + ": not a device-register or page-table access; nothing to annotate");

@@ -68,6 +68,8 @@ private:
             if (header.header_size != sizeof(abi::SiteChunkHeader) || header.record_size != sizeof(abi::SiteRecord))
                 fail(index, pos, fmt::format("header size {} / record size {} do not match version {}",
                                              header.header_size, header.record_size, header.version));
+            if (header.reserved != 0)
+                fail(index, pos, fmt::format("chunk header's reserved field is {:#x}, not 0", header.reserved));
             pos += sizeof(abi::SiteChunkHeader);
             if (header.record_count > (data.size() - pos) / sizeof(abi::SiteRecord))
                 fail(index, pos, fmt::format("{} records do not fit in the section", header.record_count));
@@ -96,6 +98,9 @@ private:
             if ((site.record.flags & abi::kSiteModeMask) > abi::kSiteMode16)
                 fail(index, pos, fmt::format("site {} has code mode {}, which is undefined (0: 64-bit, 1: 32-bit, "
                                              "2: 16-bit)", site.number, site.record.flags & abi::kSiteModeMask));
+            if (site.record.reserved != 0)
+                fail(index, pos, fmt::format("site {} has its reserved byte {:#x}, not 0", site.number,
+                                             site.record.reserved));
             Target t = relocatable_ ? target_by_relocation(index, pos) : target_by_address(index, pos, site.record);
             site.section = t.section;
             site.offset = t.offset;

@@ -11,6 +11,7 @@
 
 #include "afterburner/asm_source.h"
 #include "afterburner/catalogue.h"
+#include "afterburner/profile.h"
 
 namespace previrt::afterburner {
 namespace {
@@ -156,6 +157,25 @@ TEST(Annotations, RejectMalformedLinesWithFileAndLine) {
     }
     EXPECT_THROW(Annotations::parse("f 1 mov\n", "a.ann"), AnnotationError);
     EXPECT_THROW(Annotations::parse("f 1 mov mmio_write extra\n", "a.ann"), AnnotationError);
+}
+
+TEST(Annotations, ErrorsShowBinaryInputAsEscapesNeverRaw) {
+    using namespace std::string_literals;
+    auto message = [](auto&& parse) {
+        try {
+            parse();
+        } catch (const AnnotationError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    std::string m = message([] { parse_trap_profile("\x01\x02\0\xff mmio\n"s, "t.traps"); });
+    EXPECT_EQ(m, "t.traps:1: '\\x01\\x02\\x00\\xff' is not a hexadecimal address");
+    m = message([] { Annotations::parse("f 1 mov \x7f\\kind\n", "a.ann"); });
+    EXPECT_NE(m.find("kind '\\x7f\\x5ckind' is not"), std::string::npos) << m;
+    m = message([] { parse_trap_profile(std::string(500, 'z') + " mmio\n", "t.traps"); });
+    EXPECT_NE(m.find("'" + std::string(64, 'z') + "...' is not"), std::string::npos) << m;
+    EXPECT_LT(m.size(), 120u);
 }
 
 TEST(Annotations, RoundTripThroughText) {

@@ -81,7 +81,10 @@ BootState load_guest(const elf::File& image, std::span<uint8_t> ram, const std::
     for (unsigned i = 0; i < phnum; ++i) {
         Phdr ph = read_at<Phdr>(bytes, phoff + i * sizeof(Phdr));
         if (ph.type != kPtLoad) continue;
-        if (ph.filesz > ph.memsz || ph.offset > bytes.size() || ph.filesz > bytes.size() - ph.offset)
+        if (ph.filesz > ph.memsz)
+            throw LoadError(fmt::format("segment {}: its file size {:#x} exceeds its memory size {:#x}", i, ph.filesz,
+                                        ph.memsz));
+        if (ph.offset > bytes.size() || ph.filesz > bytes.size() - ph.offset)
             throw LoadError(fmt::format("segment {}: its file contents lie outside the file", i));
         if (ph.paddr < kReservedEnd || ph.paddr > ram.size() || ph.memsz > ram.size() - ph.paddr)
             throw LoadError(fmt::format("segment {} at physical {:#x}+{:#x} does not fit in {} MiB of RAM above 1 MiB",

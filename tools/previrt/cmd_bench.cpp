@@ -231,6 +231,14 @@ int cmd_bench(const Args& args) {
         std::cerr << "previrt bench: this build has no guest image: give --image\n";
         return kExitUsage;
     }
+    // An image named on the command line must be there: a para-virtualized
+    // one missing by default only leaves its column out.
+    for (const std::string* given : {&o.image, &o.pv_image})
+        if (!given->empty() && !std::filesystem::is_regular_file(*given)) {
+            std::cerr << "previrt bench: " << (given == &o.image ? "--image " : "--pv-image ") << *given
+                      << ": no such file\n";
+            return kExitInput;
+        }
     if (o.pv_image.empty())
         o.pv_image = (std::filesystem::path(o.image).parent_path() /
                       (o.on == "kvm" ? "previrt-guest-pv-kvm.elf" : "previrt-guest-pv.elf"))

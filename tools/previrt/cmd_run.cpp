@@ -1,6 +1,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <fmt/format.h>
+
 #include "monitors/kvm/monitor.h"
 #include "platforms/qemu.h"
 #include "vmm/process/backend.h"
@@ -9,6 +11,9 @@
 namespace previrt::cli {
 
 namespace {
+
+// RunOptions::timeout_seconds is 32 bits wide: some 136 years.
+constexpr unsigned long kMaxTimeoutSeconds = 0xffff'ffff;
 
 constexpr char kUsage[] =
     "usage: previrt run --on PLATFORM IMAGE [--cmdline TEXT] [--mem MIB] [--serial stdio|FILE] [--timeout SECONDS]\n"
@@ -69,10 +74,12 @@ int cmd_run(const Args& args) {
         } else if (a == "--console-input") {
             o.console_input = true;
         } else if ((a == "--mem" || a == "--timeout") && (v = value())) {
-            char* end = nullptr;
-            unsigned long n = std::strtoul(v->c_str(), &end, 10);
-            if (!*v->c_str() || *end || n == 0 || n > 1024 * 1024) {
-                std::cerr << "previrt run: " << a << " wants a positive number, not '" << *v << "'\n";
+            // --mem's own limit, the kernel window's, is checked below.
+            unsigned long max = a == "--mem" ? 1024 * 1024 : kMaxTimeoutSeconds, n = 0;
+            if (!whole_number(*v, max, n)) {
+                std::cerr << (a == "--mem" ? fmt::format("previrt run: --mem wants a whole number of MiB, not '{}'\n", *v)
+                                           : fmt::format("previrt run: --timeout wants a whole number of seconds from 1 "
+                                                         "to {}, not '{}'\n", max, *v));
                 return kExitUsage;
             }
             if (a == "--mem") o.memory_mib = n;

@@ -20,8 +20,8 @@ constexpr Command kCommands[] = {
     {"inspect", previrt::cli::cmd_inspect, "list an ELF file's sites and check it for unrecorded sensitive instructions"},
     {"annotate", previrt::cli::cmd_annotate, "turn a monitor's trap profile into annotations for the next build"},
     {"catalogue", previrt::cli::cmd_catalogue, "print the table of sensitive instructions"},
-    {"run", previrt::cli::cmd_run, "boot a guest image on a platform (qemu)"},
-    {"bench", previrt::cli::cmd_bench, "the guest's micro-benchmarks on the process hypervisor: pure, pre-, para-virtualized"},
+    {"run", previrt::cli::cmd_run, "boot a guest image on a platform: qemu, kvm or process"},
+    {"bench", previrt::cli::cmd_bench, "pure, pre- and para-virtualized side by side, on the process hypervisor or KVM"},
 };
 
 void usage(std::ostream& out) {
@@ -31,6 +31,20 @@ void usage(std::ostream& out) {
 }
 
 }  // namespace
+
+bool previrt::cli::whole_number(const std::string& text, unsigned long max, unsigned long& out) {
+    if (text.empty() || text.size() > 20) return false;
+    unsigned long n = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        unsigned digit = static_cast<unsigned>(c - '0');
+        if (n > (max - digit) / 10) return false;  // n * 10 + digit > max
+        n = n * 10 + digit;
+    }
+    if (n == 0) return false;
+    out = n;
+    return true;
+}
 
 int main(int argc, char** argv) {
     std::string_view self = argv[0];

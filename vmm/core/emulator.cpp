@@ -10,6 +10,22 @@ Emulation unsupported() { return {Outcome::Unsupported, {}, false}; }
 
 void advance(Vcpu& vcpu, const DecodedInstruction& d) { vcpu.rip += d.insn.length; }
 
+// MAXPHYADDR (Intel SDM Vol. 3A 4.1.4): CPUID 0x80000008's EAX[7:0], 36 where
+// the leaf is missing. The guest's CPUID is the processor's own, so this is
+// the width the guest was told.
+unsigned physical_address_bits() {
+    static unsigned bits = 0;
+    if (bits) return bits;
+    uint32_t a, b, c, d;
+    asm("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0u));
+    if (a >= 0x80000008u) {
+        asm("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000008u), "c"(0u));
+        bits = a & 0xff;
+    }
+    if (bits < 36 || bits > 52) bits = 36;
+    return bits;
+}
+
 uint64_t mask_of(unsigned bytes) { return bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1; }
 
 // A general-register or immediate source operand's value.
@@ -94,6 +110,9 @@ Emulation mov_control(const GuestMemory&, Vcpu& vcpu, Platform& platform, const 
             break;
         case ZYDIS_REGISTER_CR2: vcpu.cr2 = v; break;
         case ZYDIS_REGISTER_CR3:
+            // Bits from MAXPHYADDR up are reserved (no PCIDs here): #GP(0),
+            // Intel SDM Vol. 2B, MOV to control register.
+            if (v >> physical_address_bits()) return gp0();
             vcpu.cr3 = v;
             platform.flush_translations();
             break;
@@ -253,7 +272,13 @@ Emulation msr(Vcpu& vcpu, const DecodedInstruction& d) {
         uint64_t v = (vcpu.gpr[kRdx] << 32) | (vcpu.gpr[kRax] & 0xffffffff);
         bool base = index == kMsrFsBase || index == kMsrGsBase || index == kMsrKernelGsBase;
         if (base && !is_canonical(v)) return gp0();
-        if (index == kMsrEfer) v = (v & (kEferSce | kEferLme | kEferNxe)) | (vcpu.efer & kEferLma);
+        if (index == kMsrEfer) {
+            // Reserved bits, or LME changed while paging is on: #GP(0) (Intel
+            // SDM Vol. 3A 2.2.1 and 9.8.5); LMA only the processor sets.
+            if (v & ~(kEferSce | kEferLme | kEferLma | kEferNxe)) return gp0();
+            if ((vcpu.cr0 & kCr0Pg) && ((v ^ vcpu.efer) & kEferLme)) return gp0();
+            v = (v & ~kEferLma) | (vcpu.efer & kEferLma);
+        }
         *reg = v;
     }
     advance(vcpu, d);

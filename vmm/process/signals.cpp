@@ -29,6 +29,53 @@ void redirect(ucontext_t* uc) { uc->uc_mcontext.gregs[REG_RIP] = greg_t(&previrt
 
 void write_message(const char* s) { [[maybe_unused]] ssize_t n = write(2, s, strlen(s)); }
 
+namespace {
+
+// The host's code: every executable mapping of the process above the guest's
+// window (the hole, the thunk page, previrt and its libraries, the vDSO), read
+// once before the guest first runs. A trap at an instruction there is the
+// VMM's own fault; a trap anywhere else outside the guest's window is where
+// the guest jumped (an address nothing backs), and the guest's to take.
+struct CodeRange {
+    uint64_t begin, end;
+};
+constexpr size_t kMaxHostCode = 256;
+CodeRange host_code[kMaxHostCode];
+size_t host_code_count = 0;
+bool host_code_unknown = true;  // not read (or too many): all of it counts as the host's
+
+void note_host_code() {
+    host_code_count = 0;
+    host_code_unknown = true;
+    FILE* maps = fopen("/proc/self/maps", "re");
+    if (!maps) return;
+    char line[512];
+    bool complete = true;
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long begin = 0, end = 0;
+        char perms[5] = {};
+        if (sscanf(line, "%lx-%lx %4s", &begin, &end, perms) != 3 || perms[2] != 'x') continue;
+        if (end <= layout::kVmmHoleBase) continue;  // the guest's own
+        if (host_code_count == kMaxHostCode) {
+            complete = false;
+            break;
+        }
+        host_code[host_code_count++] = {begin, end};
+    }
+    fclose(maps);
+    host_code_unknown = !complete;
+}
+
+bool in_host_code(uint64_t rip) {
+    if (in_guest(rip)) return false;
+    if (host_code_unknown) return true;
+    for (size_t i = 0; i < host_code_count; ++i)
+        if (rip >= host_code[i].begin && rip < host_code[i].end) return true;
+    return false;
+}
+
+}  // namespace
+
 [[noreturn]] void vmm_fault(int sig, uint64_t rip, uint64_t address) {
     char buf[160];
     snprintf(buf, sizeof buf, "previrt-process: the in-place VMM itself faulted (signal %d at %#lx, address %#lx)\n",
@@ -70,7 +117,7 @@ void write_message(const char* s) { [[maybe_unused]] ssize_t n = write(2, s, str
     restore_host_fs_base();
     auto* uc = static_cast<ucontext_t*>(context);
     uint64_t rip = uint64_t(uc->uc_mcontext.gregs[REG_RIP]);
-    if (!in_guest(rip)) vmm_fault(sig, rip, reinterpret_cast<uint64_t>(info->si_addr));
+    if (in_host_code(rip)) vmm_fault(sig, rip, reinterpret_cast<uint64_t>(info->si_addr));
     capture(uc);
     machine->trap_signal = sig;
     machine->trap_code = info->si_code;
@@ -85,6 +132,7 @@ SavedSignals::~SavedSignals() {
 }
 
 void install_signals(SavedSignals& saved, void* altstack, size_t altstack_size) {
+    note_host_code();
     stack_t ss{};
     ss.ss_sp = altstack;
     ss.ss_size = altstack_size;

@@ -21,7 +21,7 @@ trap 'rm -f "$tmp"' EXIT
 echo "this is a text file, not an ELF image" >"$tmp"
 expect 120 "not an ELF file" "$previrt" run --on kvm "$tmp"
 expect 120 "does not fit" "$previrt" run --on kvm "$image" --mem 1
-expect 2 "wants a positive number" "$previrt" run --on kvm "$image" --mem lots
+expect 2 "--mem wants a whole number of MiB, not 'lots'" "$previrt" run --on kvm "$image" --mem lots
 expect 2 "is for the kvm platform" "$previrt" run --on qemu "$image" --previrt
 expect 126 "cannot write /nonexistent/dir/trace" "$previrt" run --on kvm "$image" --trace-exits /nonexistent/dir/trace
 # A para-virtualized image runs on the hypervisor it was built for only.
@@ -66,6 +66,18 @@ got=$?
 echo "$out"
 [ "$got" -ne 0 ] && grep -q "site 0 has code mode 3, which is undefined" <<<"$out" ||
     fail "inspect passed a record with an undefined code mode (status $got)"
+# A chunk header or a record whose reserved field is not 0: refused alike.
+reserved=$(mktemp)
+trap 'rm -f "$tmp" "$newer" "$bad" "$mode" "$reserved"' EXIT
+for field in "10 chunk header's reserved field is 0x5a, not 0" "$((16 + 11)) site 0 has its reserved byte 0x5a, not 0"; do
+    cp "$image" "$reserved"
+    printf '\x5a' | dd of="$reserved" bs=1 seek=$((0x$offset + ${field%% *})) conv=notrunc status=none
+    expect 120 "${field#* }" "$previrt" run --on kvm "$reserved" --previrt
+    expect 120 "${field#* }" "$previrt" run --on process "$reserved"
+    out=$("$previrt" inspect "$reserved" 2>&1)
+    got=$?
+    [ "$got" -ne 0 ] && grep -q "${field#* }" <<<"$out" || fail "inspect passed a reserved field that is not 0 (status $got)"
+done
 # A guest that resets the machine: a register dump and a non-zero status, never
 # a hang (KVM reports a shutdown; a software KVM may report an emulation failure).
 out=$("$previrt" run --on kvm "$image" --cmdline triplefault --timeout 120 2>&1 </dev/null)

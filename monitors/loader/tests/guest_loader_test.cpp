@@ -63,6 +63,25 @@ TEST(GuestLoader, RefusesImagesItCannotStart) {
     EXPECT_NE(error_of(guest, 64, std::string(300, 'x')).find("command line longer"), std::string::npos);
     EXPECT_NE(error_of(guest, 2048).find("kernel window"), std::string::npos);
 
+    // A loadable segment with more file bytes than memory: named as such.
+    std::vector<uint8_t> bytes = guest.bytes();
+    uint64_t phoff;
+    std::memcpy(&phoff, bytes.data() + 32, 8);
+    uint16_t phnum;
+    std::memcpy(&phnum, bytes.data() + 56, 2);
+    for (unsigned i = 0; i < phnum; ++i) {
+        uint8_t* ph = bytes.data() + phoff + 56 * i;
+        uint32_t type;
+        std::memcpy(&type, ph, 4);
+        if (type != 1) continue;  // PT_LOAD
+        uint64_t memsz;
+        std::memcpy(&memsz, ph + 40, 8);
+        uint64_t filesz = memsz + 1;
+        std::memcpy(ph + 32, &filesz, 8);
+        break;
+    }
+    EXPECT_NE(error_of(elf::File::parse(bytes), 64).find("exceeds its memory size"), std::string::npos);
+
     elf::File no_note = elf::File::load(PREVIRT_SAMPLE_IMAGE);  // an executable without the entry note
     EXPECT_NE(error_of(no_note, 64).find("no 'previrt' entry note"), std::string::npos);
 }

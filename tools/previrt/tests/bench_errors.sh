@@ -15,7 +15,15 @@ expect() {  # PATTERN ARGS...
 }
 expect "--section wants letters, digits and '-', not 'a b'" --markdown x.md --section "a b"
 expect "--section wants letters, digits and '-', not '../x'" --section ../x
-expect "--runs wants a positive number, not '0'" --runs 0
+expect "--runs wants a whole number from 1 to 100000, not '0'" --runs 0
 expect "--on process or --on kvm, not 'xen'" --on xen
 expect "--plot is for --on process" --on kvm --plot x.png
+# An image named on the command line that is not there: status 3, before any boot.
+for flag in --image --pv-image; do
+    out=$(timeout 20 "$previrt" bench "$flag" /nonexistent/guest.elf 2>&1 </dev/null)
+    status=$?
+    echo "$out"
+    [ "$status" -eq 3 ] || fail "'previrt bench $flag /nonexistent/guest.elf' exited $status, not 3"
+    grep -q -- "$flag /nonexistent/guest.elf: no such file" <<<"$out" || fail "$flag: the missing file is not named"
+done
 echo "ok: every bad command line named"

@@ -102,6 +102,29 @@ TEST_F(EmulatorTest, MsrsAndSwapgs) {
     EXPECT_EQ(run({0x0f, 0x32}).fault.vector, kVectorGeneralProtection);
 }
 
+TEST_F(EmulatorTest, ReservedBitsInCr3AndEferAreAGeneralProtectionFault) {
+    uint64_t cr3 = vcpu.cr3;
+    vcpu.gpr[kRbx] = 0x8000'0000'0000'5000ull;  // bit 63: above any MAXPHYADDR
+    Emulation e = run({0x0f, 0x22, 0xdb});      // mov %rbx, %cr3
+    EXPECT_EQ(e.outcome, Outcome::Fault);
+    EXPECT_EQ(e.fault.vector, kVectorGeneralProtection);
+    EXPECT_EQ(vcpu.cr3, cr3);
+
+    ASSERT_TRUE(vcpu.cr0 & kCr0Pg);
+    ASSERT_TRUE(vcpu.efer & kEferLme);
+    uint64_t efer = vcpu.efer;
+    vcpu.gpr[kRcx] = kMsrEfer;
+    vcpu.gpr[kRdx] = 0;
+    vcpu.gpr[kRax] = 0;  // LME off in long mode, paging on
+    EXPECT_EQ(run({0x0f, 0x30}).fault.vector, kVectorGeneralProtection);
+    vcpu.gpr[kRax] = efer | (1u << 3);  // a reserved bit
+    EXPECT_EQ(run({0x0f, 0x30}).fault.vector, kVectorGeneralProtection);
+    EXPECT_EQ(vcpu.efer, efer);
+    vcpu.gpr[kRax] = efer & ~(kEferNxe | kEferLma);  // LMA is the processor's: kept
+    EXPECT_EQ(run({0x0f, 0x30}).outcome, Outcome::Done);
+    EXPECT_EQ(vcpu.efer, efer & ~kEferNxe);
+}
+
 TEST_F(EmulatorTest, DescriptorTablesAndTaskRegister) {
     // lgdt (%rax) of a pseudo-descriptor at 0x40000800, then ltr %ax.
     uint8_t pd[10] = {0x37, 0x00};

@@ -65,4 +65,15 @@ status=$?
 cat "$dir/timeout.err"
 [ "$status" -eq 124 ] || fail "a guest past --timeout: status $status, not 124"
 grep -q "rip " "$dir/timeout.err" || fail "no register dump after the timeout"
+# --timeout takes any count of seconds its 32 bits hold, and names its range
+# beyond.
+"$previrt" run --on process "$image" --cmdline "exitbench iterations=1" --serial "$dir/long.log" \
+    --timeout 2147483648 </dev/null 2>"$dir/long.err"
+status=$?
+[ "$status" -eq 0 ] || { cat "$dir/long.err"; fail "--timeout 2147483648: status $status, not 0"; }
+"$previrt" run --on process "$image" --timeout 4294967296 </dev/null 2>"$dir/range.err"
+status=$?
+cat "$dir/range.err"
+[ "$status" -eq 2 ] || fail "--timeout 4294967296: status $status, not 2"
+grep -q "from 1 to 4294967295, not '4294967296'" "$dir/range.err" || fail "the error does not give the range"
 echo "ok"

@@ -1,0 +1,138 @@
+// libFuzzer target: the monitor's side of the KVM in-place VMM's channel,
+// where the device states live in guest memory. The guest may leave any bytes
+// there: the models are restored from them, driven by port accesses, input
+// bytes and the clock, acknowledged and saved again, as previrt-vmm does
+// around each exit and interrupt. Models that started from power-on instead
+// (the input's first byte even), on a clock of this century, must also come
+// back the same from a save and a restore.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
+#include "devices/clock.h"
+#include "devices/pci_host.h"
+#include "devices/pic8259.h"
+#include "devices/pit8254.h"
+#include "devices/uart16550.h"
+
+namespace {
+
+using namespace previrt::devices;
+
+class FuzzClock final : public Clock {
+public:
+    uint64_t now_ns() const override { return now; }
+    uint64_t now = 0;
+};
+
+struct Input {
+    const uint8_t* data;
+    size_t size;
+    template <typename T>
+    bool take(T& out) {
+        if (size < sizeof(T)) return false;
+        std::memcpy(&out, data, sizeof(T));
+        data += sizeof(T);
+        size -= sizeof(T);
+        return true;
+    }
+};
+
+struct Models {
+    explicit Models(const Clock& clock)
+        : pit([this](bool level) { pic.set_irq(Pit8254::kIrq, level); }, clock),
+          uart([this](bool level) { pic.set_irq(Uart16550::kCom1Irq, level); }, [](uint8_t) {}) {}
+    Pic8259Pair pic{[](bool) {}};
+    Pit8254 pit;
+    Uart16550 uart;
+    PciHost pci;
+
+    struct States {
+        Pic8259Pair::State pic;
+        Pit8254::State pit;
+        Uart16550::State uart;
+        PciHost::State pci;
+    };
+    States save() const { return {pic.save(), pit.save(), uart.save(), pci.save()}; }
+    void restore(const States& s) {
+        pic.restore(s.pic);
+        pit.restore(s.pit);
+        uart.restore(s.uart);
+        pci.restore(s.pci);
+    }
+    PortDevice* at(uint16_t port) {
+        if ((port & ~1u) == Pic8259Pair::kMasterBase || (port & ~1u) == Pic8259Pair::kSlaveBase) return &pic;
+        if ((port >= Pit8254::kBase && port < Pit8254::kBase + Pit8254::kPorts) || port == Pit8254::kPortB) return &pit;
+        if (port >= Uart16550::kCom1Base && port < Uart16550::kCom1Base + Uart16550::kPorts) return &uart;
+        if (port >= PciHost::kAddressPort && port < PciHost::kAddressPort + PciHost::kPorts) return &pci;
+        return nullptr;
+    }
+};
+
+// Two snapshots of a model that must be equal: the first byte that is not, named.
+void same(const void* a, const void* b, size_t size, const char* model) {
+    auto* x = static_cast<const uint8_t*>(a);
+    auto* y = static_cast<const uint8_t*>(b);
+    for (size_t i = 0; i < size; ++i)
+        if (x[i] != y[i]) {
+            std::fprintf(stderr, "%s state byte %zu: %#x saved, %#x after a restore and a save\n", model, i, x[i], y[i]);
+            __builtin_trap();
+        }
+}
+
+// The ports previrt-vmm's models answer, for the fuzzer to pick from.
+constexpr uint16_t kPorts[] = {0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61, 0x3f8, 0x3f9, 0x3fa,
+                               0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff, 0xcf8, 0xcf9, 0xcfa, 0xcfb, 0xcfc, 0xcfd, 0xcfe, 0xcff};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    Input in{data, size};
+    FuzzClock clock;
+    uint8_t mode = 0;
+    if (!in.take(mode) || !in.take(clock.now)) return 0;
+    bool hostile = mode & 1;
+    if (!hostile) clock.now &= (uint64_t{1} << 50) - 1;  // some 13 days
+    Models m(clock);
+    if (hostile) {
+        Models::States states{};
+        if (!in.take(states)) return 0;
+        m.restore(states);
+    }
+    // Each step: what, which port, the size, the value.
+    uint8_t step[4];
+    while (in.take(step)) {
+        uint16_t port = kPorts[step[1] % (sizeof kPorts / sizeof kPorts[0])];
+        unsigned width = 1u << (step[2] % 3);
+        switch (step[0] % 6) {
+        case 0: (void)m.at(port)->read(port, width); break;
+        case 1: m.at(port)->write(port, width, step[3] * 0x01010101u); break;
+        case 2:
+            clock.now += uint64_t{step[3]} << (step[2] % 32);  // up to some 18 minutes a step
+            m.pit.update();
+            break;
+        case 3:
+            if (m.pic.pending()) (void)m.pic.acknowledge();
+            break;
+        case 4:
+            if (m.uart.can_receive()) m.uart.receive(step[3]);
+            break;
+        case 5: {
+            if (hostile) break;
+            // Saved, and restored into fresh models: the same state again.
+            Models::States saved = m.save();
+            Models again(clock);
+            again.restore(saved);
+            Models::States resaved = again.save();
+            same(&saved.pic, &resaved.pic, sizeof saved.pic, "PIC");
+            same(&saved.pit, &resaved.pit, sizeof saved.pit, "PIT");
+            same(&saved.uart, &resaved.uart, sizeof saved.uart, "UART");
+            same(&saved.pci, &resaved.pci, sizeof saved.pci, "PCI host");
+            break;
+        }
+        }
+    }
+    (void)m.save();
+    return 0;
+}

@@ -75,15 +75,8 @@ int run_on_qemu(const RunOptions& o) {
     // firmware is refused here. (The RAM is mapped, never touched but where
     // the segments go.)
     try {
-        elf::File image = elf::File::load(o.image);
-        loader::Paravirt paravirt = loader::paravirt_interface(image);
-        if (paravirt) {
-            // A para-virtualized image calls a hypervisor the bare PC does not have.
-            std::cerr << "previrt run: " << o.image << ": para-virtualized for " << paravirt.name()
-                      << " interface: it runs on that hypervisor only ("
-                      << (paravirt.kind == loader::Paravirt::Kind::Kvm ? "--on kvm" : "--on process") << ")\n";
-            return kExitBadImage;
-        }
+        // A para-virtualized image calls a hypervisor the bare PC does not have.
+        elf::File image = loader::open_image(o.image, loader::Platform::BarePc).file;
         size_t size = static_cast<size_t>(o.memory_mib) << 20;
         void* ram = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (ram == MAP_FAILED) {

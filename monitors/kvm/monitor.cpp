@@ -149,25 +149,11 @@ int run(const platforms::RunOptions& o) {
     elf::File image;
     loader::Paravirt paravirt;
     try {
-        image = elf::File::load(o.image);
-    } catch (const std::exception& e) {
-        std::cerr << "previrt-vmm: " << e.what() << "\n";  // names the file
-        return platforms::kExitBadImage;
-    }
-    try {
-        paravirt = loader::paravirt_interface(image);
+        loader::Image opened = loader::open_image(o.image, loader::Platform::Kvm, pv::kParavirtKvmVersion);
+        image = std::move(opened.file);
+        paravirt = opened.paravirt;
     } catch (const loader::LoadError& e) {
-        std::cerr << "previrt-vmm: " << o.image << ": " << e.what() << "\n";
-        return platforms::kExitBadImage;
-    }
-    if (paravirt.kind == loader::Paravirt::Kind::Process) {
-        std::cerr << "previrt-vmm: " << o.image << ": para-virtualized for the Linux-process hypervisor's interface, "
-                     "not KVM's; run it with --on process\n";
-        return platforms::kExitBadImage;
-    }
-    if (paravirt && paravirt.version != pv::kParavirtKvmVersion) {
-        std::cerr << fmt::format("previrt-vmm: {}: para-virtualized for KVM's interface version {}; this previrt-vmm "
-                                 "has version {}\n", o.image, paravirt.version, pv::kParavirtKvmVersion);
+        std::cerr << "previrt-vmm: " << e.what() << "\n";
         return platforms::kExitBadImage;
     }
     // Pre-virtualized or para-virtualized, the PIC pair, the PIT, COM1 and the

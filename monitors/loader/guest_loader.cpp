@@ -138,6 +138,32 @@ Paravirt paravirt_interface(const elf::File& image) {
     return found;
 }
 
+Image open_image(const std::string& path, Platform platform, uint32_t version) {
+    Image image;
+    try {
+        image.file = elf::File::load(path);  // its errors name the file
+    } catch (const std::exception& e) {
+        throw LoadError(e.what());
+    }
+    try {
+        image.paravirt = paravirt_interface(image.file);
+    } catch (const LoadError& e) {
+        throw LoadError(path + ": " + e.what());
+    }
+    const Paravirt& p = image.paravirt;
+    if (!p) return image;
+    Paravirt::Kind own = platform == Platform::Kvm       ? Paravirt::Kind::Kvm
+                         : platform == Platform::Process ? Paravirt::Kind::Process
+                                                         : Paravirt::Kind::None;
+    if (p.kind != own)
+        throw LoadError(fmt::format("{}: para-virtualized for {} interface (version {}): it runs with --on {} only",
+                                    path, p.name(), p.version, p.kind == Paravirt::Kind::Kvm ? "kvm" : "process"));
+    if (p.version != version)
+        throw LoadError(fmt::format("{}: para-virtualized for {} interface version {}; this previrt has version {}",
+                                    path, p.name(), p.version, version));
+    return image;
+}
+
 const char* Paravirt::name() const {
     return kind == Kind::Process ? "the Linux-process hypervisor's" : kind == Kind::Kvm ? "KVM's" : "no";
 }

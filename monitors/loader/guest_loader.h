@@ -49,4 +49,18 @@ struct Paravirt {
 // Throws LoadError for a malformed note, or notes for both interfaces.
 Paravirt paravirt_interface(const elf::File& image);
 
+// What runs an image: the bare PC, or one of the two hypervisors.
+enum class Platform { BarePc, Kvm, Process };
+
+struct Image {
+    elf::File file;
+    Paravirt paravirt;
+};
+
+// The check every platform makes of an image before it runs anything: the
+// file read as ELF and its para-virtual note, which may only be for
+// `platform`'s interface at `version` (none on the bare PC). Throws LoadError,
+// its message naming the file; load_guest() checks the rest.
+Image open_image(const std::string& path, Platform platform, uint32_t version = 0);
+
 }  // namespace previrt::loader

@@ -24,16 +24,16 @@ constexpr char kUsage[] =
     "passed, 125: the guest stopped without a status (a triple fault), 126: the platform failed.\n"
     "Platforms:\n"
     "  qemu   the bare PC, emulated by QEMU (Multiboot entry)\n"
-    "  kvm    previrt-vmm on /dev/kvm, pure virtualization (64-bit entry); --previrt loads the\n"
+    "  kvm    previrt-vmm on /dev/kvm, pure virtualization (64-bit entry; --pure says so); --previrt loads the\n"
     "         in-place VMM beside the guest and rewrites its sites (pre-virtualization): the\n"
     "         PIC, PIT and UART are answered inside the guest, console output leaves in batches\n"
     "  process  a Linux process as the hypervisor: the in-place VMM rewrites the image's\n"
-    "         sites at load time (pre-virtualization); --pure leaves them, so every\n"
+    "         sites at load time (pre-virtualization; --previrt says so); --pure leaves them, so every\n"
     "         privileged instruction traps and is emulated (64-bit entry)\n"
     "kvm and process: --trace-exits FILE writes a line per exit (kvm) or trap (process): the\n"
     "guest rip, the kind and the port or address, the input of 'previrt annotate'; --stats\n"
     "prints exits (kvm) or entries into the in-place VMM (process) by kind; --console-input\n"
-    "feeds stdin to the guest's console even when --serial is a file. process only: --pure.\n"
+    "feeds stdin to the guest's console even when --serial is a file.\n"
     "kvm only: --no-kvm-irqchip uses previrt's PIC and PIT even where KVM has its own;\n"
     "--count-instructions single-steps the guest and counts its instructions (slow), =windows only\n"
     "between the POST codes (port 0x80) the guest writes, counted per window with --stats.\n";
@@ -99,14 +99,17 @@ int cmd_run(const Args& args) {
         std::cerr << "previrt run: the guest's kernel window holds at most 1024 MiB of RAM\n";
         return kExitUsage;
     }
-    if (pure && platform != "process") {
-        std::cerr << "previrt run: --pure is for the process platform (kvm is pure unless --previrt)\n";
+    // --pure and --previrt mean the same on both hypervisors; each has its
+    // own default (kvm pure, process pre-virtualized).
+    if ((pure || o.kvm_in_place) && platform == "qemu") {
+        std::cerr << "previrt run: --pure and --previrt say how a hypervisor runs the guest; qemu is the bare PC\n";
         return kExitUsage;
     }
-    if (o.kvm_in_place && platform != "kvm") {
-        std::cerr << "previrt run: --previrt is for the kvm platform (process is pre-virtualized unless --pure)\n";
+    if (pure && o.kvm_in_place) {
+        std::cerr << "previrt run: --pure or --previrt, not both\n";
         return kExitUsage;
     }
+    if (platform == "process" && o.kvm_in_place) o.kvm_in_place = false;  // its default
     if (o.count_instructions != platforms::RunOptions::Count::Off && platform != "kvm") {
         std::cerr << "previrt run: --count-instructions is for the kvm platform\n";
         return kExitUsage;

@@ -90,13 +90,14 @@ int run(const platforms::RunOptions& o, Mode mode) {
         std::cerr << "previrt-process: this host's kernel does not let user space write the GS base (FSGSBASE)\n";
         return platforms::kExitPlatform;
     }
-    elf::File image;
+    loader::Image opened;
     try {
-        image = elf::File::load(o.image);
-    } catch (const std::exception& e) {
+        opened = loader::open_image(o.image, loader::Platform::Process, pv::kParavirtVersion);
+    } catch (const loader::LoadError& e) {
         std::cerr << "previrt-process: " << e.what() << "\n";
         return platforms::kExitBadImage;
     }
+    const elf::File& image = opened.file;
 
     // The guest's addresses, from user space to the end of the hole, must be
     // free in this process; reserve them all first.
@@ -131,14 +132,7 @@ int run(const platforms::RunOptions& o, Mode mode) {
     loader::BootState boot;
     uint32_t paravirt = 0;
     try {
-        loader::Paravirt interface = loader::paravirt_interface(image);
-        if (interface.kind == loader::Paravirt::Kind::Kvm)
-            throw std::runtime_error(fmt::format("para-virtualized for KVM's interface (version {}), not this "
-                                                 "hypervisor's; run it with --on kvm", interface.version));
-        paravirt = interface.version;
-        if (paravirt && paravirt != pv::kParavirtVersion)
-            throw std::runtime_error(fmt::format("para-virtualized for interface version {}; this hypervisor has version {}",
-                                                 paravirt, pv::kParavirtVersion));
+        paravirt = opened.paravirt.version;
         boot = loader::load_guest(image, {ram, m->ram_size}, o.command_line);
         m->sites = rewrite_sites(image, ram, layout::kKernelBase, m->ram_size, mode == Mode::Previrtualized);
     } catch (const std::exception& e) {

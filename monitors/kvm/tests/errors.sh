@@ -22,15 +22,20 @@ echo "this is a text file, not an ELF image" >"$tmp"
 expect 120 "not an ELF file" "$previrt" run --on kvm "$tmp"
 expect 120 "does not fit" "$previrt" run --on kvm "$image" --mem 1
 expect 2 "--mem wants a whole number of MiB, not 'lots'" "$previrt" run --on kvm "$image" --mem lots
-expect 2 "is for the kvm platform" "$previrt" run --on qemu "$image" --previrt
+expect 2 "qemu is the bare PC" "$previrt" run --on qemu "$image" --previrt
+expect 2 "qemu is the bare PC" "$previrt" run --on qemu "$image" --pure
+expect 2 "--pure or --previrt, not both" "$previrt" run --on kvm "$image" --pure --previrt
 expect 126 "cannot write /nonexistent/dir/trace" "$previrt" run --on kvm "$image" --trace-exits /nonexistent/dir/trace
-# A para-virtualized image runs on the hypervisor it was built for only.
-expect 120 "para-virtualized for the Linux-process hypervisor's interface, not KVM's" \
-    "$previrt" run --on kvm "$pv_image"
-expect 120 "para-virtualized for KVM's interface (version 1), not this hypervisor's" \
-    "$previrt" run --on process "$pv_kvm_image"
-expect 120 "para-virtualized for KVM's interface: it runs on that hypervisor only" \
-    "$previrt" run --on qemu "$pv_kvm_image"
+# A para-virtualized image runs on the hypervisor it was built for only: one
+# check, one message, whichever platform refuses it.
+for platform in kvm qemu; do
+    expect 120 "$pv_image: para-virtualized for the Linux-process hypervisor's interface (version 1): it runs with --on process only" \
+        "$previrt" run --on $platform "$pv_image"
+done
+for platform in process qemu; do
+    expect 120 "$pv_kvm_image: para-virtualized for KVM's interface (version 1): it runs with --on kvm only" \
+        "$previrt" run --on $platform "$pv_kvm_image"
+done
 # ... and for the version of the interface it knows.
 newer=$(mktemp)
 trap 'rm -f "$tmp" "$newer"' EXIT
@@ -40,7 +45,7 @@ note=$(objdump -h "$newer" | awk '$2 == ".note.previrt" { print $6; exit }')
 # Its second note (after the 28-byte entry note) is KVM's: version at +20.
 [ "$(od -An -tu4 -j $((0x$note + 28 + 8)) -N4 "$newer" | tr -d ' ')" = 3 ] || fail "the second note is not KVM's"
 printf '\x02' | dd of="$newer" bs=1 seek=$((0x$note + 28 + 20)) conv=notrunc status=none
-expect 120 "para-virtualized for KVM's interface version 2; this previrt-vmm has version 1" \
+expect 120 "para-virtualized for KVM's interface version 2; this previrt has version 1" \
     "$previrt" run --on kvm "$newer"
 # Pre-virtualized, a site record pointing outside the image is refused before
 # the guest runs, naming the record.

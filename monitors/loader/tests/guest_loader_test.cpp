@@ -96,5 +96,25 @@ TEST(GuestLoader, TellsWhichParaVirtualInterfaceAnImageWasBuiltFor) {
     EXPECT_EQ(kvm.version, 1u);
 }
 
+TEST(GuestLoader, OpensAnImageForOnePlatformWithOneSetOfMessages) {
+    auto error_opening = [](const std::string& path, Platform platform, uint32_t version) -> std::string {
+        try {
+            open_image(path, platform, version);
+        } catch (const LoadError& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_EQ(error_opening(PREVIRT_GUEST_IMAGE, Platform::BarePc, 0), "");
+    EXPECT_EQ(error_opening(PREVIRT_GUEST_PV_KVM_IMAGE, Platform::Kvm, 1), "");
+    EXPECT_EQ(error_opening(PREVIRT_GUEST_PV_KVM_IMAGE, Platform::Process, 1),
+              std::string(PREVIRT_GUEST_PV_KVM_IMAGE) +
+                  ": para-virtualized for KVM's interface (version 1): it runs with --on kvm only");
+    EXPECT_EQ(error_opening(PREVIRT_GUEST_PV_IMAGE, Platform::Process, 2),
+              std::string(PREVIRT_GUEST_PV_IMAGE) +
+                  ": para-virtualized for the Linux-process hypervisor's interface version 1; this previrt has version 2");
+    EXPECT_NE(error_opening("/nonexistent/guest.elf", Platform::Kvm, 1).find("/nonexistent/guest.elf"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace previrt::loader

@@ -4,9 +4,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "afterburner/catalogue.h"
+#include "sites/catalogue.h"
 
 namespace previrt::afterburner {
+
+using namespace sites;  // the catalogue, the decoder and the site records
 
 std::string printable(std::string_view token) {
     constexpr size_t kShown = 64;

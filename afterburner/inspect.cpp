@@ -4,10 +4,12 @@
 #include <cstring>
 #include <fmt/format.h>
 
-#include "afterburner/catalogue.h"
-#include "afterburner/insn_decoder.h"
+#include "sites/catalogue.h"
+#include "sites/insn_decoder.h"
 
 namespace previrt::afterburner {
+
+using namespace sites;  // the catalogue, the decoder and the site records
 namespace {
 
 class Inspector {

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "afterburner/site_table.h"
+#include "sites/site_table.h"
 #include "elf/elf_file.h"
 
 namespace previrt::afterburner {
@@ -22,7 +22,7 @@ struct Finding {
 };
 
 struct InspectReport {
-    SiteTable table;
+    sites::SiteTable table;
     std::map<std::pair<std::string, std::string>, size_t> counts;  // (section, kind) -> sites
     std::vector<Finding> findings;                                 // empty when the image is sound
     size_t instructions_scanned = 0;
@@ -31,6 +31,6 @@ struct InspectReport {
 InspectReport inspect(const elf::File& file);
 
 // One line per site: address, symbol, kind, lengths, disassembly.
-std::vector<std::string> list_sites(const elf::File& file, const SiteTable& table);
+std::vector<std::string> list_sites(const elf::File& file, const sites::SiteTable& table);
 
 }  // namespace previrt::afterburner

@@ -6,12 +6,14 @@
 #include <iterator>
 #include <map>
 
-#include "afterburner/catalogue.h"
-#include "afterburner/insn_decoder.h"
-#include "afterburner/site_table.h"
+#include "sites/catalogue.h"
+#include "sites/insn_decoder.h"
+#include "sites/site_table.h"
 #include "elf/elf_file.h"
 
 namespace previrt::afterburner {
+
+using namespace sites;  // the catalogue, the decoder and the site records
 namespace {
 
 // Checks that the decoded instruction is what the record says and fills in the

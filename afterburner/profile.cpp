@@ -9,10 +9,12 @@
 #include <set>
 #include <sstream>
 
-#include "afterburner/insn_decoder.h"
-#include "afterburner/site_table.h"
+#include "sites/insn_decoder.h"
+#include "sites/site_table.h"
 
 namespace previrt::afterburner {
+
+using namespace sites;  // the catalogue, the decoder and the site records
 
 std::vector<Trap> parse_trap_profile(std::string_view text, std::string_view file_name) {
     std::vector<Trap> traps;

@@ -6,10 +6,12 @@
 
 #include "previrt/site_asm.h"
 #include "afterburner/asm_source.h"
-#include "afterburner/catalogue.h"
-#include "afterburner/insn_decoder.h"
+#include "sites/catalogue.h"
+#include "sites/insn_decoder.h"
 
 namespace previrt::afterburner {
+
+using namespace sites;  // the catalogue, the decoder and the site records
 namespace {
 
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {

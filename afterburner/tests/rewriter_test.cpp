@@ -10,10 +10,12 @@
 #include <sstream>
 
 #include "afterburner/asm_source.h"
-#include "afterburner/catalogue.h"
+#include "sites/catalogue.h"
 #include "afterburner/profile.h"
 
 namespace previrt::afterburner {
+
+using namespace sites;
 namespace {
 
 namespace fs = std::filesystem;

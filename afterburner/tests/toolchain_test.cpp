@@ -8,11 +8,13 @@
 #include <sstream>
 
 #include "afterburner/inspect.h"
-#include "afterburner/insn_decoder.h"
+#include "sites/insn_decoder.h"
 #include "elf/elf_file.h"
 #include "testing/toolchain.h"
 
 namespace previrt::afterburner {
+
+using namespace sites;
 namespace {
 
 namespace fs = std::filesystem;

@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "afterburner/catalogue.h"
+#include "sites/catalogue.h"
 #include "tools/previrt/commands.h"
 
 namespace previrt::cli {
@@ -27,8 +27,8 @@ int cmd_catalogue(const Args& args) {
         std::cout << "| kind | value | AT&T spellings | class | site bytes | why |\n"
                      "| --- | --- | --- | --- | --- | --- |\n";
     }
-    for (const afterburner::CatalogueEntry& e : afterburner::catalogue()) {
-        const char* cls = e.privilege == afterburner::Privilege::Privileged ? "privileged" : "unprivileged";
+    for (const sites::CatalogueEntry& e : sites::catalogue()) {
+        const char* cls = e.privilege == sites::Privilege::Privileged ? "privileged" : "unprivileged";
         std::string spellings = e.att.empty() ? "(marked or profiled)" : std::string(e.att);
         if (markdown)
             std::cout << fmt::format("| {} | {} | {} | {} | {} | {} |\n", e.name, static_cast<unsigned>(e.kind),

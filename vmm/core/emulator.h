@@ -11,6 +11,7 @@
 #include <Zydis/Zydis.h>
 #include <stdint.h>
 
+#include "sites/decoded_insn.h"
 #include "vmm/core/guest_memory.h"
 #include "vmm/core/transitions.h"
 #include "vmm/core/vcpu.h"
@@ -31,10 +32,8 @@ protected:
     ~Platform() = default;
 };
 
-struct DecodedInstruction {
-    ZydisDecodedInstruction insn;
-    ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
-};
+// The decoder's own type (sites/decoded_insn.h): what it decodes is emulated as it is.
+using DecodedInstruction = sites::DecodedInsn;
 
 enum class Outcome {
     Done,         // rip is past the instruction (or where it transferred control)

@@ -5,8 +5,7 @@
 #include <cstring>
 #include <map>
 
-#include "afterburner/catalogue.h"
-#include "vmm/sites/decoded.h"
+#include "sites/catalogue.h"
 
 namespace previrt::vmm::kvm {
 namespace {
@@ -41,7 +40,7 @@ SiteAction action_for(const CheckedSite& c, SiteEntry& e) {
     case SiteKind::In:
     case SiteKind::Out: {
         bool in = static_cast<SiteKind>(c.site->record.kind) == SiteKind::In;
-        DecodedInstruction d = to_core(c.decoded);
+        DecodedInstruction d = c.decoded;
         if (d.insn.operand_count_visible == 2 && port_form(d, in, e.size, e.port))
             return in ? SiteAction::PortIn : SiteAction::PortOut;
         return SiteAction::Emulate;
@@ -76,7 +75,7 @@ const char* action_name(SiteAction a) {
 
 Rewrite rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code_base, uint64_t code_size, bool rewrite,
                       uint8_t* stubs, uint64_t entry) {
-    afterburner::SiteTable table = load_sites(image);
+    sites::SiteTable table = load_sites(image);
     std::vector<CheckedSite> checked = check_sites(image, table, code, code_base, code_size);
     Rewrite result;
     std::map<std::pair<uint8_t, SiteAction>, size_t> by_kind;
@@ -96,7 +95,7 @@ Rewrite rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code_base,
         e.address = c.site->address;
         e.site_length = r.site_length;
         e.action = action;
-        e.insn = to_core(c.decoded);
+        e.insn = c.decoded;
         result.table.push_back(e);
 
         // The stub: push $index (68 id: sign-extended to 64 bits); jmp entry (e9 cd).
@@ -116,7 +115,7 @@ Rewrite rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code_base,
         ++result.rewritten;
     }
     for (const auto& [k, n] : by_kind)
-        result.summary += fmt::format("  {:<18} {:>4}  {}\n", afterburner::kind_name(k.first), n, action_name(k.second));
+        result.summary += fmt::format("  {:<18} {:>4}  {}\n", sites::kind_name(k.first), n, action_name(k.second));
     return result;
 }
 

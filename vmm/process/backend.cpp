@@ -22,7 +22,7 @@
 #include <set>
 #include <string>
 
-#include "afterburner/insn_decoder.h"
+#include "sites/insn_decoder.h"
 #include "devices/clock.h"
 #include "devices/cmos_rtc.h"
 #include "devices/exit_port.h"
@@ -264,7 +264,7 @@ int run(const platforms::RunOptions& o, Mode mode) {
         };
         std::cerr << "previrt-process: VMM entries by kind\n";
         const Stats& st = m->stats;
-        for (unsigned k = 0; k < 256; ++k) line("site", std::string(afterburner::kind_name(uint8_t(k))), st.sites[k]);
+        for (unsigned k = 0; k < 256; ++k) line("site", std::string(sites::kind_name(uint8_t(k))), st.sites[k]);
         for (unsigned op = 0; op < pv::kOpCount; ++op) line("paravirt", paravirt_op_name(op), st.paravirt[op]);
         for (const auto& [what, n] : st.traps) line("trap", what, n);
         line("user", "system call", st.system_calls);

@@ -9,7 +9,6 @@
 
 #include <cstring>
 
-#include "vmm/sites/decoded.h"
 #include "vmm/process/paravirt.h"
 
 namespace previrt::vmm::process {
@@ -74,7 +73,7 @@ void complete(const Emulation& e, uint64_t natural_next, uint64_t resume_at, con
 }
 
 std::string text_of(const DecodedInstruction& d, uint64_t at) {
-    return "'" + machine->decoder.format(to_afterburner(d), at) + "'";
+    return "'" + machine->decoder.format(d, at) + "'";
 }
 
 // A guest kernel access to device memory (its tables map a physical address

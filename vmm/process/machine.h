@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "afterburner/insn_decoder.h"
+#include "sites/insn_decoder.h"
 #include "devices/host_clock.h"
 #include "devices/cmos_rtc.h"
 #include "devices/exit_port.h"
@@ -99,7 +99,7 @@ struct Machine final : Platform {
     std::FILE* trace = nullptr;  // --trace-exits: a line per trap, the format `previrt annotate` reads
     std::unique_ptr<UserSpace> user;
     RewriteResult sites;
-    afterburner::InsnDecoder decoder;
+    sites::InsnDecoder decoder;
     std::string serial;
     int serial_fd = 1;
     bool console_input = false;

@@ -12,9 +12,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "afterburner/insn_decoder.h"
+#include "sites/insn_decoder.h"
 #include "previrt/paravirt.h"
-#include "vmm/sites/decoded.h"
 #include "vmm/process/hole.h"
 
 namespace previrt::vmm::process {
@@ -28,10 +27,10 @@ struct Instructions {
 
 DecodedInstruction decode(std::initializer_list<uint8_t> bytes) {
     std::vector<uint8_t> b(bytes);
-    afterburner::InsnDecoder decoder;
+    sites::InsnDecoder decoder;
     auto d = decoder.decode(b);
     if (!d || d->insn.length != b.size()) throw std::logic_error("para-virtual entries: a bad instruction template");
-    return to_core(*d);
+    return *d;
 }
 
 const Instructions& instructions() {

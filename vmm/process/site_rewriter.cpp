@@ -7,10 +7,9 @@
 #include <map>
 #include <set>
 
-#include "afterburner/catalogue.h"
-#include "afterburner/insn_decoder.h"
-#include "afterburner/site_table.h"
-#include "vmm/sites/decoded.h"
+#include "sites/catalogue.h"
+#include "sites/insn_decoder.h"
+#include "sites/site_table.h"
 #include "vmm/process/hole.h"
 
 namespace previrt::vmm::process {
@@ -64,7 +63,7 @@ const char* how_name(How h) {
 constexpr uint32_t kStatusFlags = ZYDIS_CPUFLAG_CF | ZYDIS_CPUFLAG_PF | ZYDIS_CPUFLAG_AF | ZYDIS_CPUFLAG_ZF |
                                   ZYDIS_CPUFLAG_SF | ZYDIS_CPUFLAG_OF;
 
-bool flags_dead(const afterburner::InsnDecoder& decoder, const uint8_t* code, uint64_t base, uint64_t size,
+bool flags_dead(const sites::InsnDecoder& decoder, const uint8_t* code, uint64_t base, uint64_t size,
                 uint64_t address, uint32_t flags) {
     uint32_t live = flags;
     for (int n = 0; n < 32; ++n) {
@@ -96,7 +95,7 @@ bool flags_dead(const afterburner::InsnDecoder& decoder, const uint8_t* code, ui
 // status flags, so they go only where those are dead. Each ends, when an
 // event waits and the virtual IF is on, in a call of the pending entry.
 constexpr size_t kInlineFlagsLength = 21, kInlinePopfLength = 34;
-static_assert(kInlineFlagsLength <= afterburner::kFlagsSite && kInlinePopfLength <= afterburner::kPopfSite);
+static_assert(kInlineFlagsLength <= sites::kFlagsSite && kInlinePopfLength <= sites::kPopfSite);
 
 // cmpb $0, pending(%rip); je +5; call pending_entry: 14 bytes at p (address a).
 size_t write_pending_check(uint8_t* p, uint64_t a) {
@@ -147,12 +146,12 @@ size_t write_inline(How how, uint8_t* p, uint64_t a) {
 
 RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code_base, uint64_t code_size,
                             bool rewrite) {
-    afterburner::SiteTable table = load_sites(image);
+    sites::SiteTable table = load_sites(image);
     std::vector<CheckedSite> checked = check_sites(image, table, code, code_base, code_size);
-    afterburner::InsnDecoder decoder;
+    sites::InsnDecoder decoder;
     RewriteResult result;
     std::map<std::pair<SiteKind, How>, size_t> by_kind;
-    std::map<uint64_t, const afterburner::Site*> hlt_sites;
+    std::map<uint64_t, const sites::Site*> hlt_sites;
     for (const auto& s : table.sites)
         if (s.record.kind == static_cast<uint8_t>(SiteKind::Hlt)) hlt_sites[s.address] = &s;
 
@@ -195,7 +194,7 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
     }
 
     for (const CheckedSite& c : checked) {
-        const afterburner::Site& s = *c.site;
+        const sites::Site& s = *c.site;
         ++result.total;
         if (halts_joined.count(s.address)) {
             ++result.rewritten;
@@ -205,7 +204,7 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
         const abi::SiteRecord& r = s.record;
         uint8_t* p = code + (s.address - code_base);
         bool code32 = !c.code64;
-        const afterburner::DecodedInsn* d = &c.decoded;
+        const sites::DecodedInsn* d = &c.decoded;
         auto kind = static_cast<SiteKind>(r.kind);
         How how = code32 ? How::Keep : how_for(kind);
         if (how == How::InlineCli && r.site_length < 7) how = How::Generic;
@@ -247,13 +246,13 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
         site.address = s.address;
         site.site_length = r.site_length;
         site.kind = r.kind;
-        site.insn = to_core(*d);
+        site.insn = *d;
         site.sti_before_hlt = kind == SiteKind::Sti && hlt_sites.count(s.address + r.site_length);
         if (how == How::StiHlt) {
             const CheckedSite& h = *sti_hlt.at(s.address);
             site.site_length = static_cast<uint8_t>(r.site_length + h.site->record.site_length);
             site.then_halt = true;
-            site.halt = to_core(h.decoded);
+            site.halt = h.decoded;
         }
         result.sites.emplace(s.address, site);
         p[0] = 0xe8;  // call rel32
@@ -262,7 +261,7 @@ RewriteResult rewrite_sites(const elf::File& image, uint8_t* code, uint64_t code
         fill_nops(p + 5, site.site_length - 5);
     }
     for (const auto& [k, n] : by_kind)
-        result.summary += fmt::format("  {:<18} {:>4}  {}\n", afterburner::kind_name(static_cast<uint8_t>(k.first)),
+        result.summary += fmt::format("  {:<18} {:>4}  {}\n", sites::kind_name(static_cast<uint8_t>(k.first)),
                                       n, how_name(k.second));
     return result;
 }

@@ -1,7 +1,6 @@
 // Guest user mode: runs in the traced child (user_space.h); what stops it
 // becomes the guest's system call, page fault, exception or interrupt.
 #include "vmm/process/machine.h"
-#include "vmm/sites/decoded.h"
 
 #include <sys/mman.h>
 
@@ -53,7 +52,7 @@ bool decode_at(uint64_t rip, DecodedInstruction& d, bool& fetch_faulted) {
         fetch_faulted = n < sizeof bytes;
         return false;
     }
-    d = to_core(*r);
+    d = *r;
     return true;
 }
 
@@ -63,7 +62,7 @@ Access access_of_fault(uint64_t address) {
     if (!decode_at(vcpu.rip, d, fetch_faulted)) return Access::Fetch;
     if (address >= vcpu.rip && address < vcpu.rip + d.insn.length) return Access::Fetch;
     bool stack_write = d.insn.mnemonic == ZYDIS_MNEMONIC_PUSH || d.insn.mnemonic == ZYDIS_MNEMONIC_CALL;
-    return afterburner::writes_memory(to_afterburner(d)) || stack_write ? Access::Write : Access::Read;
+    return sites::writes_memory(d) || stack_write ? Access::Write : Access::Read;
 }
 
 void user_page_fault(const UserEvent& ev) {

@@ -4,40 +4,40 @@
 
 #include <cstring>
 
-#include "afterburner/catalogue.h"
+#include "sites/catalogue.h"
 
 namespace previrt::vmm {
 
-afterburner::SiteTable load_sites(const elf::File& image) {
+sites::SiteTable load_sites(const elf::File& image) {
     try {
-        return afterburner::load_site_table(image);
-    } catch (const afterburner::SiteTableError& e) {
+        return sites::load_site_table(image);
+    } catch (const sites::SiteTableError& e) {
         throw SiteError(e.what());
     }
 }
 
-std::vector<CheckedSite> check_sites(const elf::File& image, const afterburner::SiteTable& table, const uint8_t* code,
+std::vector<CheckedSite> check_sites(const elf::File& image, const sites::SiteTable& table, const uint8_t* code,
                                      uint64_t code_base, uint64_t code_size) {
     std::vector<CheckedSite> out;
     for (const auto& s : table.sites) {
         if (s.is_code_mode()) continue;
         const abi::SiteRecord& r = s.record;
-        std::string where = fmt::format("site {} ({})", s.number, afterburner::describe_location(image, s.section, s.offset));
+        std::string where = fmt::format("site {} ({})", s.number, sites::describe_location(image, s.section, s.offset));
         if (s.address < code_base || s.address - code_base > code_size || r.site_length > code_size - (s.address - code_base) ||
             r.insn_length == 0 || r.insn_length > r.site_length)
             throw SiteError(fmt::format("{}: the record points outside the loaded image", where));
         const uint8_t* p = code + (s.address - code_base);
         uint8_t mode = r.flags & abi::kSiteModeMask;
-        afterburner::InsnDecoder decoder(mode);
+        sites::InsnDecoder decoder(mode);
         auto d = decoder.decode({p, r.site_length});
         if (!d || d->insn.length != r.insn_length)
             throw SiteError(fmt::format("{}: the bytes there are not a {}-byte instruction", where, r.insn_length));
         std::string text = decoder.format(*d, s.address);
-        std::string mismatch = afterburner::kind_mismatch(*d, r.kind, text);
+        std::string mismatch = sites::kind_mismatch(*d, r.kind, text);
         if (!mismatch.empty()) throw SiteError(fmt::format("{}: {}", where, mismatch));
         for (size_t at = r.insn_length; at < r.site_length;) {
             auto nop = decoder.decode({p + at, r.site_length - at});
-            if (!nop || !afterburner::is_nop(*nop))
+            if (!nop || !sites::is_nop(*nop))
                 throw SiteError(fmt::format("{}: the scratch space after '{}' is not all NOPs", where, text));
             at += nop->insn.length;
         }

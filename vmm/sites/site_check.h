@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "afterburner/insn_decoder.h"
-#include "afterburner/site_table.h"
+#include "sites/insn_decoder.h"
+#include "sites/site_table.h"
 #include "elf/elf_file.h"
 
 namespace previrt::vmm {
@@ -20,21 +20,21 @@ public:
 };
 
 struct CheckedSite {
-    const afterburner::Site* site = nullptr;  // into the table check_sites() was given
-    afterburner::DecodedInsn decoded;
+    const sites::Site* site = nullptr;  // into the table check_sites() was given
+    sites::DecodedInsn decoded;
     std::string text;     // the instruction as the assembler would write it
     bool code64 = true;   // recorded as 64-bit code (else 16/32-bit boot code: never rewritten)
 };
 
 // The image's site table (throws SiteError for a malformed one).
-afterburner::SiteTable load_sites(const elf::File& image);
+sites::SiteTable load_sites(const elf::File& image);
 
 // Checks every record (code-mode records excluded) against the loaded bytes:
 // inside the image, the recorded instruction of the recorded kind and length,
 // then nothing but NOPs. Throws SiteError naming the site. `code` is the
 // guest's memory as the guest sees its kernel: the byte at guest-virtual
 // address v is at code[v - code_base].
-std::vector<CheckedSite> check_sites(const elf::File& image, const afterburner::SiteTable& table, const uint8_t* code,
+std::vector<CheckedSite> check_sites(const elf::File& image, const sites::SiteTable& table, const uint8_t* code,
                                      uint64_t code_base, uint64_t code_size);
 
 // The NOPs the Intel SDM recommends (Vol. 2B, NOP, table 4-12), in runs of up to 9 bytes.

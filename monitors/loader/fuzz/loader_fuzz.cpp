@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         previrt::elf::File image = previrt::elf::File::parse({data, data + size});
         (void)previrt::loader::paravirt_interface(image);
         (void)previrt::loader::load_guest(image, ram, "console=ttyS0");
-        previrt::afterburner::SiteTable table = previrt::vmm::load_sites(image);
+        previrt::sites::SiteTable table = previrt::vmm::load_sites(image);
         (void)previrt::vmm::check_sites(image, table, ram.data(), previrt::layout::kKernelBase, ram.size());
     } catch (const std::exception&) {
     }

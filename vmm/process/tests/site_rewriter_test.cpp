@@ -7,8 +7,8 @@
 #include <cstring>
 #include <vector>
 
-#include "afterburner/insn_decoder.h"
-#include "afterburner/site_table.h"
+#include "sites/insn_decoder.h"
+#include "sites/site_table.h"
 #include "monitors/loader/guest_loader.h"
 #include "previrt/guest_layout.h"
 #include "previrt/site_record.h"
@@ -25,14 +25,14 @@ protected:
         image = elf::File::load(PREVIRT_GUEST_IMAGE);
         ram.assign(64 << 20, 0);
         loader::load_guest(image, ram, "");
-        table = afterburner::load_site_table(image);
+        table = sites::load_site_table(image);
     }
     RewriteResult rewrite(bool really = true) {
         return rewrite_sites(image, ram.data(), layout::kKernelBase, ram.size(), really);
     }
     // The first site of `kind` in 64-bit code (the boot code's 32-bit sites stay as they are)
     // with room after the instruction (a sti before a hlt has none).
-    const afterburner::Site& first(SiteKind kind) {
+    const sites::Site& first(SiteKind kind) {
         for (const auto& s : table.sites)
             if (s.record.kind == static_cast<uint8_t>(kind) && (s.record.flags & abi::kSiteModeMask) == abi::kSiteMode64 &&
                 s.record.site_length > s.record.insn_length)
@@ -56,7 +56,7 @@ protected:
 
     elf::File image;
     std::vector<uint8_t> ram;
-    afterburner::SiteTable table;
+    sites::SiteTable table;
 };
 
 TEST_F(SiteRewriterTest, WritesACallOrAStoreWhereTheBackendNeedsOne) {
@@ -90,8 +90,8 @@ TEST_F(SiteRewriterTest, WritesACallOrAStoreWhereTheBackendNeedsOne) {
 // The sequences written inline for the interrupt flag, decoded back.
 TEST_F(SiteRewriterTest, InlineSequencesForTheInterruptFlag) {
     rewrite();
-    afterburner::InsnDecoder decoder;
-    auto mnemonics = [&](const afterburner::Site& s) {
+    sites::InsnDecoder decoder;
+    auto mnemonics = [&](const sites::Site& s) {
         std::vector<ZydisMnemonic> m;
         for (uint64_t a = s.address; a < s.address + s.record.site_length;) {
             auto d = decoder.decode({at(a), s.address + s.record.site_length - a});
@@ -123,8 +123,8 @@ TEST_F(SiteRewriterTest, InlineSequencesForTheInterruptFlag) {
 // `sti; hlt`: the afterburner leaves the sti no room, so that its interrupt
 // shadow covers the hlt; the two become one call, the hlt in the sti's shadow.
 TEST_F(SiteRewriterTest, StiAndTheHltInItsShadowBecomeOneSite) {
-    const afterburner::Site* sti = nullptr;
-    const afterburner::Site* hlt = nullptr;
+    const sites::Site* sti = nullptr;
+    const sites::Site* hlt = nullptr;
     for (const auto& s : table.sites)
         if (s.record.kind == static_cast<uint8_t>(SiteKind::Sti) && s.record.site_length == 1)
             for (const auto& h : table.sites)

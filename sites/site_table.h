@@ -11,7 +11,7 @@
 #include "previrt/site_record.h"
 #include "elf/elf_file.h"
 
-namespace previrt::afterburner {
+namespace previrt::sites {
 
 class SiteTableError : public std::runtime_error {
 public:
@@ -44,4 +44,4 @@ SiteTable load_site_table(const elf::File& file);
 // "section+0xoff (symbol+0xoff)" for messages.
 std::string describe_location(const elf::File& file, size_t section, uint64_t offset);
 
-}  // namespace previrt::afterburner
+}  // namespace previrt::sites

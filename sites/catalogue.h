@@ -12,7 +12,7 @@
 
 #include "previrt/site_record.h"
 
-namespace previrt::afterburner {
+namespace previrt::sites {
 
 using abi::SiteKind;
 
@@ -64,4 +64,4 @@ inline constexpr uint8_t kLongSite = 16;     // a call plus two argument set-ups
 inline constexpr uint8_t kFlagsSite = 21;    // sti, pushf: the virtual-IF sequence a para-virtual kernel inlines
 inline constexpr uint8_t kPopfSite = 34;     // popf: that sequence with the pop and the check for pending events
 
-}  // namespace previrt::afterburner
+}  // namespace previrt::sites

@@ -1,10 +1,10 @@
-#include "afterburner/insn_decoder.h"
+#include "sites/insn_decoder.h"
 
 #include <algorithm>
 #include <array>
 #include <stdexcept>
 
-namespace previrt::afterburner {
+namespace previrt::sites {
 namespace {
 
 ZydisMachineMode machine_mode_for(uint8_t mode) {
@@ -201,4 +201,4 @@ void describe(const DecodedInsn& d, abi::SiteRecord& record) {
     }
 }
 
-}  // namespace previrt::afterburner
+}  // namespace previrt::sites

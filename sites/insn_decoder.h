@@ -10,14 +10,10 @@
 #include <string>
 
 #include "previrt/site_record.h"
-#include "afterburner/catalogue.h"
+#include "sites/catalogue.h"
+#include "sites/decoded_insn.h"
 
-namespace previrt::afterburner {
-
-struct DecodedInsn {
-    ZydisDecodedInstruction insn;
-    ZydisDecodedOperand operands[ZYDIS_MAX_OPERAND_COUNT];
-};
+namespace previrt::sites {
 
 class InsnDecoder {
 public:
@@ -55,4 +51,4 @@ std::string kind_mismatch(const DecodedInsn& d, uint8_t kind, const std::string&
 // kind and the mode/manual/profile flags alone.
 void describe(const DecodedInsn& d, abi::SiteRecord& record);
 
-}  // namespace previrt::afterburner
+}  // namespace previrt::sites

@@ -1,8 +1,8 @@
-#include "afterburner/catalogue.h"
+#include "sites/catalogue.h"
 
 #include <algorithm>
 
-namespace previrt::afterburner {
+namespace previrt::sites {
 namespace {
 
 using enum OperandRule;
@@ -177,4 +177,4 @@ std::string_view kind_name(uint8_t kind) {
     return e ? e->name : "unknown";
 }
 
-}  // namespace previrt::afterburner
+}  // namespace previrt::sites

@@ -1,10 +1,10 @@
-#include "afterburner/site_table.h"
+#include "sites/site_table.h"
 
 #include <cstring>
 #include <fmt/format.h>
 #include <map>
 
-namespace previrt::afterburner {
+namespace previrt::sites {
 namespace {
 
 template <typename T>
@@ -171,4 +171,4 @@ std::string describe_location(const elf::File& file, size_t section, uint64_t of
     return symbol.empty() ? where : where + " <" + symbol + ">";
 }
 
-}  // namespace previrt::afterburner
+}  // namespace previrt::sites

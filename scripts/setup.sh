@@ -10,6 +10,7 @@ shift || true
 packages=(
     build-essential binutils cmake ninja-build   # the toolchain the afterburner hooks into
     libzydis-dev libfmt-dev                      # x86 decoding, formatting
+    nettle-dev                                   # SHA-256 of the images benchmarks name
     libgtest-dev                                 # tests
     clang libclang-rt-dev                        # libFuzzer
     qemu-system-x86                              # the bare PC the guest boots on

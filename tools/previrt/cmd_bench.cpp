@@ -18,9 +18,12 @@
 #include <set>
 #include <sstream>
 
-#include "tools/previrt/bench_kvm.h"
-#include "tools/previrt/bench_report.h"
+#include "bench/harness/bench_kvm.h"
+#include "bench/harness/bench_report.h"
 #include "tools/previrt/commands.h"
+
+static_assert(previrt::bench::kExitOk == previrt::cli::kExitOk && previrt::bench::kExitFindings == previrt::cli::kExitFindings &&
+              previrt::bench::kExitInput == previrt::cli::kExitInput);
 
 // The guest image this build makes ($<TARGET_FILE:guest_kernel>), empty when
 // the build has no guest (not GCC).

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "tools/previrt/bench_report.h"
+#include "bench/harness/bench_report.h"
 
-namespace previrt::cli::bench::kvm {
+namespace previrt::bench::kvm {
 
 // The rows made of accesses to the PC's devices: where an in-place VMM should
 // remove exits, not just make them cheaper.
@@ -83,4 +83,4 @@ struct Options {
 // The whole command: boots, report, outputs. `previrt bench`'s exit statuses.
 int run(const Options& o);
 
-}  // namespace previrt::cli::bench::kvm
+}  // namespace previrt::bench::kvm

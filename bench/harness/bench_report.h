@@ -12,7 +12,13 @@
 #include <string_view>
 #include <vector>
 
-namespace previrt::cli::bench {
+namespace previrt::bench {
+
+// What a run of the harness returns, as `previrt bench` exits: the figures
+// made, a boot that failed or an image that changed under it, unreadable input.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;
+inline constexpr int kExitInput = 3;
 
 // The rows the guest's bench v1 prints, in its order (guest/user/bench.cpp).
 inline constexpr const char* kOperations[] = {"null_syscall", "cli_sti",        "irqsave_lock",  "page_fault",
@@ -120,4 +126,4 @@ int run_program(const std::vector<std::string>& argv, const std::string& output)
 // The last LINES lines of a file, each indented; for error reports.
 std::string tail(const std::string& path, size_t lines);
 
-}  // namespace previrt::cli::bench
+}  // namespace previrt::bench

@@ -1,4 +1,4 @@
-#include "tools/previrt/bench_report.h"
+#include "bench/harness/bench_report.h"
 
 #include <cpuid.h>
 #include <fcntl.h>
@@ -17,78 +17,16 @@
 #include <deque>
 #include <filesystem>
 #include <fmt/format.h>
+#include <nettle/sha2.h>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 extern char** environ;
 
-namespace previrt::cli::bench {
+namespace previrt::bench {
 
 namespace {
-
-// SHA-256 (FIPS 180-4): the images' identity in every report, so that a
-// figure can be traced to the exact bytes that produced it.
-class Sha256 {
-public:
-    void update(const uint8_t* data, size_t n) {
-        bytes_ += n;
-        while (n > 0) {
-            size_t take = std::min(n, sizeof block_ - used_);
-            std::copy(data, data + take, block_ + used_);
-            used_ += take, data += take, n -= take;
-            if (used_ == sizeof block_) compress(), used_ = 0;
-        }
-    }
-    std::string hex() {
-        uint64_t bits = bytes_ * 8;
-        uint8_t pad = 0x80;
-        update(&pad, 1);
-        pad = 0;
-        while (used_ != 56) update(&pad, 1);
-        for (int i = 7; i >= 0; --i) block_[used_++] = static_cast<uint8_t>(bits >> (8 * i));
-        compress();
-        std::string out;
-        for (uint32_t v : h_) out += fmt::format("{:08x}", v);
-        return out;
-    }
-
-private:
-    static uint32_t rotr(uint32_t x, int n) { return x >> n | x << (32 - n); }
-    void compress() {
-        static constexpr uint32_t k[64] = {
-            0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-            0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-            0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-            0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-            0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-            0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-            0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-            0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-        uint32_t w[64];
-        for (int i = 0; i < 16; ++i)
-            w[i] = uint32_t{block_[4 * i]} << 24 | uint32_t{block_[4 * i + 1]} << 16 | uint32_t{block_[4 * i + 2]} << 8 |
-                   block_[4 * i + 3];
-        for (int i = 16; i < 64; ++i) {
-            uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-            uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-        }
-        std::array<uint32_t, 8> v = h_;
-        for (int i = 0; i < 64; ++i) {
-            uint32_t t1 = v[7] + (rotr(v[4], 6) ^ rotr(v[4], 11) ^ rotr(v[4], 25)) + ((v[4] & v[5]) ^ (~v[4] & v[6])) +
-                          k[i] + w[i];
-            uint32_t t2 = (rotr(v[0], 2) ^ rotr(v[0], 13) ^ rotr(v[0], 22)) + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
-            v = {t1 + t2, v[0], v[1], v[2], v[3] + t1, v[4], v[5], v[6]};
-        }
-        for (int i = 0; i < 8; ++i) h_[i] += v[i];
-    }
-    std::array<uint32_t, 8> h_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    uint8_t block_[64] = {};
-    size_t used_ = 0;
-    uint64_t bytes_ = 0;
-};
 
 // The two comparisons the table and the goals are made of, from the medians.
 std::optional<double> ratio(const Report& r, const char* num_key, const char* den_key, const std::string& op) {
@@ -232,15 +170,22 @@ std::string utc_date() {
     return buffer;
 }
 
+// SHA-256, Nettle's: the images' identity in every report, so that a figure
+// can be traced to the exact bytes that produced it.
 std::string sha256_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error(fmt::format("cannot read {}", path));
-    Sha256 sha;
+    sha256_ctx sha;
+    sha256_init(&sha);
     std::vector<char> buffer(1 << 16);
     while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
-        sha.update(reinterpret_cast<const uint8_t*>(buffer.data()), static_cast<size_t>(in.gcount()));
+        sha256_update(&sha, static_cast<size_t>(in.gcount()), reinterpret_cast<const uint8_t*>(buffer.data()));
     if (in.bad()) throw std::runtime_error(fmt::format("cannot read {}", path));
-    return sha.hex();
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_digest(&sha, sizeof digest, digest);
+    std::string hex;
+    for (uint8_t byte : digest) hex += fmt::format("{:02x}", byte);
+    return hex;
 }
 
 std::string markdown_section(const Report& r) {
@@ -511,4 +456,4 @@ bool plot(const Report& r, const std::string& png, std::ostream& err) {
     return ok;
 }
 
-}  // namespace previrt::cli::bench
+}  // namespace previrt::bench

@@ -1,4 +1,4 @@
-#include "tools/previrt/bench_kvm.h"
+#include "bench/harness/bench_kvm.h"
 
 #include <sys/wait.h>
 
@@ -14,9 +14,8 @@
 #include <set>
 #include <sstream>
 
-#include "tools/previrt/commands.h"
 
-namespace previrt::cli::bench::kvm {
+namespace previrt::bench::kvm {
 
 namespace {
 
@@ -381,4 +380,4 @@ int run(const Options& o) {
     return status;
 }
 
-}  // namespace previrt::cli::bench::kvm
+}  // namespace previrt::bench::kvm

@@ -1,10 +1,10 @@
 // What `previrt bench --on kvm` makes of a boot's output: rows paired with
 // previrt-vmm's windows by their number, whatever else the lines say.
-#include "tools/previrt/bench_kvm.h"
+#include "bench/harness/bench_kvm.h"
 
 #include <gtest/gtest.h>
 
-namespace previrt::cli::bench::kvm {
+namespace previrt::bench::kvm {
 namespace {
 
 constexpr char kSerial[] =
@@ -54,4 +54,4 @@ TEST(BenchKvmTest, AnUnfinishedBootSaysSo) {
 }
 
 }  // namespace
-}  // namespace previrt::cli::bench::kvm
+}  // namespace previrt::bench::kvm

@@ -11,6 +11,7 @@
 #include "kernel/syscall.h"
 #include "lib/string.h"
 #include "previrt/guest_layout.h"
+#include "x86/paging.h"
 
 extern "C" void switch_context(uint64_t* save_rsp, uint64_t next_rsp);
 extern "C" void process_start();
@@ -272,8 +273,8 @@ int64_t run_until_exit(int64_t pid) {
 bool handle_page_fault(InterruptFrame& frame) { return handle_page_fault_at(frame, cpu::read_cr2()); }
 
 bool handle_page_fault_at(const InterruptFrame& frame, uint64_t addr) {
-    constexpr uint64_t kErrorPresent = 1;  // Intel SDM Vol. 3A, 4.7: the page was present (a protection fault)
-    if (!frame.from_user() || (frame.error_code & kErrorPresent) || running == idle()) return false;
+    // The page was present: a protection fault.
+    if (!frame.from_user() || (frame.error_code & previrt::x86::kPfPresent) || running == idle()) return false;
     uint64_t page = addr & ~(kPageSize - 1);
     for (const DemandRegion& r : running->regions) {
         if (page < r.start || page >= r.end) continue;

@@ -19,6 +19,7 @@
 #include "previrt/paravirt.h"
 #include "vmm/kvm/hole.h"
 #include "vmm/kvm/site_rewriter.h"
+#include "x86/paging.h"
 
 // The image vmm/kvm builds, put into previrt by in_place_image.S.
 extern "C" const uint8_t previrt_kvm_vmm_image[];
@@ -29,7 +30,7 @@ namespace {
 
 using namespace vmm::kvm;
 
-constexpr uint64_t kLargePageFlags = 0x83;  // present, writable, 2 MiB page (Intel SDM Vol. 3A, table 4-17)
+constexpr uint64_t kLargePageFlags = x86::kPtePresent | x86::kPteWritable | x86::kPteLarge;  // a 2 MiB page
 
 // The device models' time on the monitor's side: nanoseconds since the VMM's
 // hello, never behind what either side last gave the models.

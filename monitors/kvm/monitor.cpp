@@ -31,6 +31,7 @@
 #include "devices/uart16550.h"
 #include "elf/elf_file.h"
 #include "monitors/kvm/exit_stats.h"
+#include "x86/control.h"
 #include "monitors/kvm/in_place.h"
 #include "monitors/kvm/irqchip.h"
 #include "monitors/kvm/kvm.h"
@@ -89,9 +90,9 @@ void enter_long_mode(Vcpu& vcpu, const loader::BootState& boot) {
     s.cs = code;
     s.ds = s.es = s.fs = s.gs = s.ss = data;
     s.cr3 = boot.cr3;
-    s.cr4 = 1u << 5;                                        // PAE
-    s.cr0 = (1u << 0) | (1u << 1) | (1u << 4) | (1u << 5) | (1u << 16) | (1u << 31);  // PE MP ET NE WP PG
-    s.efer = (1u << 8) | (1u << 10);                        // LME, LMA
+    s.cr4 = x86::kCr4Pae;
+    s.cr0 = x86::kCr0Pe | x86::kCr0Mp | x86::kCr0Et | x86::kCr0Ne | x86::kCr0Wp | x86::kCr0Pg;
+    s.efer = x86::kEferLme | x86::kEferLma;
     vcpu.set_sregs(s);
     kvm_regs r{};
     r.rip = boot.entry;

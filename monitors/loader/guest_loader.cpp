@@ -8,6 +8,7 @@
 #include "previrt/boot_info.h"
 #include "previrt/paravirt.h"
 #include "previrt/guest_layout.h"
+#include "x86/paging.h"
 
 namespace previrt::loader {
 namespace {
@@ -98,7 +99,7 @@ BootState load_guest(const elf::File& image, std::span<uint8_t> ram, const std::
 
     // Boot page tables: the first GiB identity-mapped and in the kernel window,
     // with 2 MiB pages (Intel SDM Vol. 3A, 4.5).
-    constexpr uint64_t kPresentWritable = 0x3, kLargePage = 0x80;
+    constexpr uint64_t kPresentWritable = x86::kPtePresent | x86::kPteWritable, kLargePage = x86::kPteLarge;
     std::memset(ram.data() + kBootPml4, 0, 3 * 4096);
     put64(ram, kBootPml4, kBootPdpt | kPresentWritable);
     put64(ram, kBootPdpt, kBootPd | kPresentWritable);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vmm/core/vcpu.h"
+#include "x86/paging.h"
 
 namespace previrt::vmm {
 
@@ -30,20 +31,9 @@ private:
     uint64_t size_ = 0;
 };
 
-// Page-fault error code bits (Intel SDM Vol. 3A, 4.7).
-inline constexpr uint32_t kPfPresent = 1u << 0;
-inline constexpr uint32_t kPfWrite = 1u << 1;
-inline constexpr uint32_t kPfUser = 1u << 2;
-inline constexpr uint32_t kPfReserved = 1u << 3;
-inline constexpr uint32_t kPfFetch = 1u << 4;
-
-// Page-table entry bits (Intel SDM Vol. 3A, tables 4-15 to 4-20).
-inline constexpr uint64_t kPtePresent = 1ull << 0;
-inline constexpr uint64_t kPteWritable = 1ull << 1;
-inline constexpr uint64_t kPteUser = 1ull << 2;
-inline constexpr uint64_t kPteLarge = 1ull << 7;
-inline constexpr uint64_t kPteNoExecute = 1ull << 63;
-inline constexpr uint64_t kPteAddressMask = 0x000f'ffff'ffff'f000ull;
+// Page-fault error codes and page-table entries.
+using x86::kPfFetch, x86::kPfPresent, x86::kPfReserved, x86::kPfUser, x86::kPfWrite;
+using x86::kPteAddressMask, x86::kPteLarge, x86::kPteNoExecute, x86::kPtePresent, x86::kPteUser, x86::kPteWritable;
 
 enum class Access : uint8_t { Read, Write, Fetch };
 

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "x86/control.h"
+
 namespace previrt::vmm {
 
 // General registers in the order of their encoding (Intel SDM Vol. 2A, table 2-2).
@@ -30,29 +32,12 @@ inline constexpr uint64_t kFlagAc = 1u << 18;
 inline constexpr uint64_t kFlagsUser = 0x0000'0000'0025'4dd5ull;
 
 // Model-specific registers the core implements (Intel SDM Vol. 4, table 2-2).
-inline constexpr uint32_t kMsrEfer = 0xc000'0080;
-inline constexpr uint32_t kMsrStar = 0xc000'0081;
-inline constexpr uint32_t kMsrLstar = 0xc000'0082;
-inline constexpr uint32_t kMsrCstar = 0xc000'0083;
-inline constexpr uint32_t kMsrSfmask = 0xc000'0084;
-inline constexpr uint32_t kMsrFsBase = 0xc000'0100;
-inline constexpr uint32_t kMsrGsBase = 0xc000'0101;
-inline constexpr uint32_t kMsrKernelGsBase = 0xc000'0102;
-inline constexpr uint32_t kMsrTscAux = 0xc000'0103;
-inline constexpr uint32_t kMsrApicBase = 0x0000'001b;
-inline constexpr uint32_t kMsrPat = 0x0000'0277;
-inline constexpr uint64_t kEferSce = 1u << 0;
-inline constexpr uint64_t kEferLme = 1u << 8;
-inline constexpr uint64_t kEferLma = 1u << 10;
-inline constexpr uint64_t kEferNxe = 1u << 11;
+using x86::kMsrApicBase, x86::kMsrCstar, x86::kMsrEfer, x86::kMsrFsBase, x86::kMsrGsBase, x86::kMsrKernelGsBase,
+    x86::kMsrLstar, x86::kMsrPat, x86::kMsrSfmask, x86::kMsrStar, x86::kMsrTscAux;
+using x86::kEferLma, x86::kEferLme, x86::kEferNxe, x86::kEferSce;
 
-// Control-register bits the core looks at (Intel SDM Vol. 3A, 2.5).
-inline constexpr uint64_t kCr0Pe = 1u << 0;
-inline constexpr uint64_t kCr0Wp = 1u << 16;
-inline constexpr uint64_t kCr0Pg = 1u << 31;
-inline constexpr uint64_t kCr4Pae = 1u << 5;
-inline constexpr uint64_t kCr4Pge = 1u << 7;
-inline constexpr uint64_t kCr3AddressMask = 0x000f'ffff'ffff'f000ull;
+// Control-register bits the core looks at.
+using x86::kCr0Pe, x86::kCr0Pg, x86::kCr0Wp, x86::kCr3AddressMask, x86::kCr4Pae, x86::kCr4Pge;
 
 // Segment registers in the order of their encoding.
 enum Sreg : unsigned { kEs, kCs, kSs, kDs, kFs, kGs };

@@ -235,7 +235,7 @@ int run(const platforms::RunOptions& o, Mode mode) {
     vcpu.gpr[kRsi] = boot.rsi;
     vcpu.gpr[kRsp] = boot.rsp;
     vcpu.cr3 = boot.cr3;
-    vcpu.cr0 = kCr0Pe | (1u << 1) | (1u << 4) | (1u << 5) | kCr0Wp | kCr0Pg;  // PE MP ET NE WP PG
+    vcpu.cr0 = x86::kCr0Pe | x86::kCr0Mp | x86::kCr0Et | x86::kCr0Ne | x86::kCr0Wp | x86::kCr0Pg;
     vcpu.cr4 = kCr4Pae;
     vcpu.efer = kEferLme | kEferLma;
     vcpu.sreg[kCs] = 0x08;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "arch/x86_64/paravirt.h"
+#include "x86/control.h"
 
 namespace guest::cpu {
 
@@ -161,17 +162,10 @@ inline void lidt(const TablePointer& p) { pv::call(pv::Op::kLoadIdt, reinterpret
 inline void ltr(uint16_t selector) { pv::call(pv::Op::kLoadTr, selector); }
 #endif
 
-// Model-specific registers, Intel SDM Vol. 4, table 2-2.
-inline constexpr uint32_t kMsrEfer = 0xc0000080;
-inline constexpr uint32_t kMsrStar = 0xc0000081;
-inline constexpr uint32_t kMsrLstar = 0xc0000082;
-inline constexpr uint32_t kMsrSfmask = 0xc0000084;
-inline constexpr uint32_t kMsrFsBase = 0xc0000100;
-inline constexpr uint32_t kMsrGsBase = 0xc0000101;
-inline constexpr uint32_t kMsrKernelGsBase = 0xc0000102;
-inline constexpr uint64_t kEferSce = 1u << 0;
-inline constexpr uint64_t kEferLme = 1u << 8;
-inline constexpr uint64_t kEferNxe = 1u << 11;
+// Model-specific registers and EFER's bits (x86/control.h).
+using previrt::x86::kEferLme, previrt::x86::kEferNxe, previrt::x86::kEferSce, previrt::x86::kMsrEfer,
+    previrt::x86::kMsrFsBase, previrt::x86::kMsrGsBase, previrt::x86::kMsrKernelGsBase, previrt::x86::kMsrLstar,
+    previrt::x86::kMsrSfmask, previrt::x86::kMsrStar;
 
 // Turns the machine off with `status` through the exit port, or halts forever.
 [[noreturn]] void power_off(uint8_t status);

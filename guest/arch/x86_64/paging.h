@@ -4,16 +4,18 @@
 
 #include <stdint.h>
 
+#include "x86/paging.h"
+
 namespace guest::paging {
 
-// Page-table entry bits (Intel SDM Vol. 3A, table 4-19 and 4-20).
-inline constexpr uint64_t kPresent = 1ull << 0;
-inline constexpr uint64_t kWritable = 1ull << 1;
-inline constexpr uint64_t kUser = 1ull << 2;
-inline constexpr uint64_t kLargePage = 1ull << 7;
-inline constexpr uint64_t kGlobal = 1ull << 8;
-inline constexpr uint64_t kNoExecute = 1ull << 63;
-inline constexpr uint64_t kAddressMask = 0x000f'ffff'ffff'f000ull;
+// Page-table entry bits, by the names the kernel uses (x86/paging.h).
+inline constexpr uint64_t kPresent = previrt::x86::kPtePresent;
+inline constexpr uint64_t kWritable = previrt::x86::kPteWritable;
+inline constexpr uint64_t kUser = previrt::x86::kPteUser;
+inline constexpr uint64_t kLargePage = previrt::x86::kPteLarge;
+inline constexpr uint64_t kGlobal = previrt::x86::kPteGlobal;
+inline constexpr uint64_t kNoExecute = previrt::x86::kPteNoExecute;
+inline constexpr uint64_t kAddressMask = previrt::x86::kPteAddressMask;
 
 struct AddressSpace {
     uint64_t root = 0;  // physical address of the PML4

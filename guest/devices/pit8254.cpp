@@ -95,6 +95,18 @@ void start_periodic(uint32_t hz) {
     write_count(kCounter0, divisor & 0xffff);
 }
 
+void start_one_shot(uint32_t count) {
+    if (count == 0) count = 1;
+    if (count > 0x10000) count = 0x10000;
+    ControlWord::from_value(0)
+        .set_counter(kCounter0)
+        .set_access(kAccessLowThenHigh)
+        .set_mode(kModeTerminalCount)
+        .set_bcd(0)
+        .write_to(kPit);
+    write_count(kCounter0, count & 0xffff);  // a written 0 means 65536
+}
+
 uint64_t calibrate_tsc_hz() {
     uint64_t flags = cpu::read_flags();
     cpu::cli();

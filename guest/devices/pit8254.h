@@ -17,6 +17,10 @@ inline constexpr uint32_t kInputHz = 1193182;
 // 16-bit divisor allows (about 18.2 Hz to 596 kHz).
 void start_periodic(uint32_t hz);
 
+// Channel 0 as a one-shot (mode 0): its interrupt once, `count` input clocks
+// (1 to 65536) from now, then none until it is programmed again.
+void start_one_shot(uint32_t count);
+
 // Channel 0's current count, latched (a counter latch command, then LSB and
 // MSB): how a clocksource reads the PIT.
 uint16_t read_channel0();

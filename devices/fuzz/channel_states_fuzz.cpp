@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "devices/clock.h"
+#include "devices/pc_board.h"
 #include "devices/pci_host.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
@@ -62,11 +63,13 @@ struct Models {
         pci.restore(s.pci);
     }
     PortDevice* at(uint16_t port) {
-        if ((port & ~1u) == Pic8259Pair::kMasterBase || (port & ~1u) == Pic8259Pair::kSlaveBase) return &pic;
-        if ((port >= Pit8254::kBase && port < Pit8254::kBase + Pit8254::kPorts) || port == Pit8254::kPortB) return &pit;
-        if (port >= Uart16550::kCom1Base && port < Uart16550::kCom1Base + Uart16550::kPorts) return &uart;
-        if (port >= PciHost::kAddressPort && port < PciHost::kAddressPort + PciHost::kPorts) return &pci;
-        return nullptr;
+        switch (board::device_at(port)) {
+        case board::Device::Pic: return &pic;
+        case board::Device::Pit: return &pit;
+        case board::Device::Com1: return &uart;
+        case board::Device::PciHost: return &pci;
+        default: return nullptr;
+        }
     }
 };
 

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "devices/host_clock.h"
+#include "devices/pc_board.h"
 #include "devices/pci_host.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
@@ -83,12 +84,14 @@ struct Devices {
     }
     // The model behind a port, if it is one of these.
     devices::PortDevice* at(uint16_t port) {
-        using devices::Pic8259Pair, devices::Pit8254, devices::Uart16550, devices::PciHost;
-        if ((port & ~1u) == Pic8259Pair::kMasterBase || (port & ~1u) == Pic8259Pair::kSlaveBase) return &pic;
-        if ((port >= Pit8254::kBase && port < Pit8254::kBase + Pit8254::kPorts) || port == Pit8254::kPortB) return &pit;
-        if (port >= Uart16550::kCom1Base && port < Uart16550::kCom1Base + Uart16550::kPorts) return &uart;
-        if (port >= PciHost::kAddressPort && port < PciHost::kAddressPort + PciHost::kPorts) return &pci;
-        return nullptr;
+        using devices::board::Device;
+        switch (devices::board::device_at(port)) {
+        case Device::Pic: return &pic;
+        case Device::Pit: return &pit;
+        case Device::Com1: return &uart;
+        case Device::PciHost: return &pci;
+        default: return nullptr;
+        }
     }
 };
 

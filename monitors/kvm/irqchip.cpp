@@ -2,14 +2,16 @@
 
 #include <signal.h>
 
+#include "devices/pc_board.h"
+
 namespace previrt::kvm {
 
 UserIrqchip::UserIrqchip(devices::PortBus& bus, pid_t vcpu_tid, int kick_signal)
-    : pit_([this](bool level) { pic_.set_irq(0, level); }, clock_) {
-    bus.add(devices::Pic8259Pair::kMasterBase, devices::Pic8259Pair::kPortsPerChip, pic_, "pic-master");
-    bus.add(devices::Pic8259Pair::kSlaveBase, devices::Pic8259Pair::kPortsPerChip, pic_, "pic-slave");
-    bus.add(devices::Pit8254::kBase, devices::Pit8254::kPorts, pit_, "pit");
-    bus.add(devices::Pit8254::kPortB, 1, pit_, "port-b");
+    : pit_([this](bool level) { pic_.set_irq(devices::Pit8254::kIrq, level); }, clock_) {
+    for (const devices::board::PortRange& r : devices::board::kPorts) {
+        if (r.device == devices::board::Device::Pic) bus.add(r.base, r.count, pic_, r.name);
+        if (r.device == devices::board::Device::Pit) bus.add(r.base, r.count, pit_, r.name);
+    }
     sigevent sev{};
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = kick_signal;

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "devices/cmos_rtc.h"
+#include "devices/pc_board.h"
 #include "devices/exit_port.h"
 #include "devices/pci_host.h"
 #include "devices/pic8259.h"
@@ -251,22 +252,24 @@ int run(const platforms::RunOptions& o) {
     devices::PciHost pci;
     devices::CmosRtc cmos(ram_size);
     devices::ExitPort exit_port;
-    if (!in_place) {
-        bus.add(0x3f8, 8, uart, "com1");
-        bus.add(0xcf8, 8, pci, "pci");
-    } else {
-        // Those models are the in-place VMM's: an access that still exits
-        // reaches them through the channel.
-        devices::PortDevice& models = in_place->device_ports();
-        bus.add(devices::Pic8259Pair::kMasterBase, 2, models, "pic master");
-        bus.add(devices::Pic8259Pair::kSlaveBase, 2, models, "pic slave");
-        bus.add(devices::Pit8254::kBase, devices::Pit8254::kPorts, models, "pit");
-        bus.add(devices::Pit8254::kPortB, 1, models, "port b");
-        bus.add(devices::Uart16550::kCom1Base, devices::Uart16550::kPorts, models, "com1");
-        bus.add(devices::PciHost::kAddressPort, devices::PciHost::kPorts, models, "pci");
+    // The board's ports. With the in-place VMM, its models are the PIC, the
+    // PIT, COM1 and the PCI host: an access that still exits reaches them
+    // through the channel. The PIC and PIT are KVM's own or previrt's
+    // (irqchip) otherwise, and the POST code port is wired below.
+    for (const devices::board::PortRange& r : devices::board::kPorts) {
+        using devices::board::Device;
+        devices::PortDevice* model = nullptr;
+        switch (r.device) {
+        case Device::Pic:
+        case Device::Pit: model = in_place ? &in_place->device_ports() : nullptr; break;
+        case Device::Com1: model = in_place ? &in_place->device_ports() : static_cast<devices::PortDevice*>(&uart); break;
+        case Device::PciHost: model = in_place ? &in_place->device_ports() : static_cast<devices::PortDevice*>(&pci); break;
+        case Device::Cmos: model = &cmos; break;
+        case Device::ExitPort: model = &exit_port; break;
+        default: break;
+        }
+        if (model) bus.add(r.base, r.count, *model, r.name);
     }
-    bus.add(0x70, 2, cmos, "cmos");
-    bus.add(layout::kExitPort, 4, exit_port, "exit");
 
     std::atomic<bool> stopping{false};
     std::thread console;

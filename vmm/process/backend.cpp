@@ -26,6 +26,7 @@
 #include "devices/clock.h"
 #include "devices/cmos_rtc.h"
 #include "devices/exit_port.h"
+#include "devices/pc_board.h"
 #include "devices/pci_host.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
@@ -207,15 +208,22 @@ int run(const platforms::RunOptions& o, Mode mode) {
             std::cerr << "previrt-process: stdin gives no SIGIO; console input is looked at with the timer\n";
     }
     m->cmos = std::make_unique<devices::CmosRtc>(m->ram_size);
-    m->bus.add(0x20, 2, m->pic, "pic-master");
-    m->bus.add(0xa0, 2, m->pic, "pic-slave");
-    m->bus.add(0x40, 4, m->pit, "pit");
-    m->bus.add(0x61, 1, m->pit, "port-b");
-    m->bus.add(0x3f8, 8, m->uart, "com1");
-    m->bus.add(0xcf8, 8, m->pci, "pci");
-    m->bus.add(0x70, 2, *m->cmos, "cmos");
-    m->bus.add(layout::kExitPort, 4, m->exit_port, "exit");
-    m->bus.add(devices::PostPort::kPort, 1, m->post, "post");
+    auto model = [&m](devices::board::Device device) -> devices::PortDevice* {
+        using devices::board::Device;
+        switch (device) {
+        case Device::Pic: return &m->pic;
+        case Device::Pit: return &m->pit;
+        case Device::Com1: return &m->uart;
+        case Device::PciHost: return &m->pci;
+        case Device::Cmos: return m->cmos.get();
+        case Device::ExitPort: return &m->exit_port;
+        case Device::Post: return &m->post;
+        case Device::None: break;
+        }
+        return nullptr;
+    };
+    for (const devices::board::PortRange& r : devices::board::kPorts)
+        if (devices::PortDevice* d = model(r.device)) m->bus.add(r.base, r.count, *d, r.name);
     if (o.timeout_seconds) m->deadline = now_ns() + uint64_t(o.timeout_seconds) * 1'000'000'000;
 
     sigevent sev{};

@@ -17,6 +17,7 @@
 #include <new>
 
 #include "devices/clock.h"
+#include "devices/pc_board.h"
 #include "devices/pci_host.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
@@ -177,21 +178,14 @@ public:
 
 private:
     devices::PortDevice* device(uint16_t port) {
-        using devices::Pic8259Pair, devices::Pit8254, devices::Uart16550;
-        if ((port & ~1u) == Pic8259Pair::kMasterBase || (port & ~1u) == Pic8259Pair::kSlaveBase) return &devs->pic;
-        if ((port >= Pit8254::kBase && port < Pit8254::kBase + Pit8254::kPorts) || port == Pit8254::kPortB) {
-            touched |= Devices::kPit;
-            return &devs->pit;
+        using devices::board::Device;
+        switch (devices::board::device_at(port)) {
+        case Device::Pic: return &devs->pic;
+        case Device::Pit: touched |= Devices::kPit; return &devs->pit;
+        case Device::Com1: touched |= Devices::kUart; return &devs->uart;
+        case Device::PciHost: touched |= Devices::kPci; return &devs->pci;
+        default: return nullptr;  // the monitor's: passed on
         }
-        if (port >= Uart16550::kCom1Base && port < Uart16550::kCom1Base + Uart16550::kPorts) {
-            touched |= Devices::kUart;
-            return &devs->uart;
-        }
-        if (port >= devices::PciHost::kAddressPort && port < devices::PciHost::kAddressPort + devices::PciHost::kPorts) {
-            touched |= Devices::kPci;
-            return &devs->pci;
-        }
-        return nullptr;
     }
 };
 

@@ -37,11 +37,29 @@ inline constexpr PortRange kPorts[] = {
     {PostPort::kPort, 1, Device::Post, "post"},
 };
 
+// The device at every port up to the board's last, made from kPorts at
+// compile time: the in-place VMM looks a port up on every access it answers,
+// and a table is a load where a walk of the ranges is a loop.
+constexpr unsigned end_of_ports() {
+    unsigned end = 0;
+    for (const PortRange& r : kPorts)
+        if (r.base + r.count > end) end = r.base + r.count;
+    return end;
+}
+struct PortTable {
+    Device device[end_of_ports()];
+};
+constexpr PortTable port_table() {
+    PortTable t{};
+    for (const PortRange& r : kPorts)
+        for (unsigned p = r.base; p < r.base + r.count; ++p) t.device[p] = r.device;
+    return t;
+}
+inline constexpr PortTable kPortTable = port_table();
+
 // The device at `port`, or Device::None.
 constexpr Device device_at(uint16_t port) {
-    for (const PortRange& r : kPorts)
-        if (port >= r.base && port - r.base < r.count) return r.device;
-    return Device::None;
+    return port < end_of_ports() ? kPortTable.device[port] : Device::None;
 }
 
 }  // namespace previrt::devices::board

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include <new>
+#include <type_traits>
 
 #include "devices/clock.h"
 #include "devices/pc_board.h"
@@ -147,27 +148,30 @@ public:
     bool timer_programmed = false;
     unsigned touched = 0;  // Devices::kPit, kUart
     uint32_t port_read(uint16_t port, unsigned size) override {
-        if (devices::PortDevice* d = device(port)) {
+        uint32_t value = 0;
+        if (with_model(port, [&](auto& model) { value = model.read(port, size); })) {
             ++channel().ports_in_place;
-            return d->read(port, size);
+            return value;
         }
         ++channel().ports_forwarded;
         return port_in(port, size);
     }
     void port_write(uint16_t port, unsigned size, uint32_t value) override {
-        if (devices::PortDevice* d = device(port)) {
-            ++channel().ports_in_place;
-            if (d != &devs->pit) {
-                d->write(port, size, value);
-                return;
+        bool in_place = with_model(port, [&](auto& model) {
+            if constexpr (std::is_same_v<decltype(model), devices::Pit8254&>) {
+                // A new count or mode may bring the next tick forward, before
+                // the monitor's timer fires: it must be re-armed. (A later
+                // tick only makes the timer early, and the monitor re-arms it
+                // then; a latch command or port B moves nothing.)
+                uint64_t next = model.next_event_ns();
+                model.write(port, size, value);
+                if (model.next_event_ns() < next) timer_programmed = true;
+            } else {
+                model.write(port, size, value);
             }
-            // A new count or mode may bring the next tick forward, before
-            // the monitor's timer fires: it must be re-armed. (A later tick
-            // only makes the timer early, and the monitor re-arms it then; a
-            // latch command or port B moves nothing.)
-            uint64_t next = devs->pit.next_event_ns();
-            d->write(port, size, value);
-            if (devs->pit.next_event_ns() < next) timer_programmed = true;
+        });
+        if (in_place) {
+            ++channel().ports_in_place;
             return;
         }
         ++channel().ports_forwarded;
@@ -177,14 +181,18 @@ public:
     void flush_translation(uint64_t) override {}
 
 private:
-    devices::PortDevice* device(uint16_t port) {
+    // Calls `access` with the board's model at `port` by its own type (so
+    // that the call is direct), noting the models the monitor must reload;
+    // false for a port that is the monitor's, to pass on.
+    template <typename Access>
+    bool with_model(uint16_t port, Access access) {
         using devices::board::Device;
         switch (devices::board::device_at(port)) {
-        case Device::Pic: return &devs->pic;
-        case Device::Pit: touched |= Devices::kPit; return &devs->pit;
-        case Device::Com1: touched |= Devices::kUart; return &devs->uart;
-        case Device::PciHost: touched |= Devices::kPci; return &devs->pci;
-        default: return nullptr;  // the monitor's: passed on
+        case Device::Pic: access(devs->pic); return true;
+        case Device::Pit: touched |= Devices::kPit; access(devs->pit); return true;
+        case Device::Com1: touched |= Devices::kUart; access(devs->uart); return true;
+        case Device::PciHost: touched |= Devices::kPci; access(devs->pci); return true;
+        default: return false;
         }
     }
 };

@@ -208,14 +208,22 @@ int run(const platforms::RunOptions& o) {
     uint64_t instructions = 0, instructions_in_vmm = 0;
 
     // The console: the guest's COM1 to stdout or a file; stdin to its receive side.
-    std::FILE* serial_out = o.serial == "stdio" ? stdout : std::fopen(o.serial.c_str(), "wb");
+    // The files are closed whichever way run() ends (standard output is left open).
+    struct CloseFile {
+        void operator()(std::FILE* f) const {
+            if (f != stdout) std::fclose(f);
+        }
+    };
+    std::unique_ptr<std::FILE, CloseFile> serial_file(o.serial == "stdio" ? stdout : std::fopen(o.serial.c_str(), "wb"));
+    std::FILE* serial_out = serial_file.get();
     if (!serial_out) {
         std::cerr << "previrt-vmm: cannot write " << o.serial << "\n";
         return platforms::kExitPlatform;
     }
     // Before any thread starts: an early return must not leave one joinable.
-    std::FILE* trace = nullptr;
-    if (!o.trace_exits.empty() && !(trace = std::fopen(o.trace_exits.c_str(), "w"))) {
+    std::unique_ptr<std::FILE, CloseFile> trace_file(o.trace_exits.empty() ? nullptr : std::fopen(o.trace_exits.c_str(), "w"));
+    std::FILE* trace = trace_file.get();
+    if (!o.trace_exits.empty() && !trace) {
         std::cerr << "previrt-vmm: cannot write " << o.trace_exits << "\n";
         return platforms::kExitPlatform;
     }
@@ -303,6 +311,22 @@ int run(const platforms::RunOptions& o) {
             }
         });
     }
+
+    // Whichever way run() ends from here, an exception from KVM included, the
+    // threads are stopped and joined: never a joinable std::thread destroyed.
+    struct StopThreads {
+        std::atomic<bool>& stopping;
+        std::condition_variable& cv;
+        std::thread& console;
+        std::thread& watchdog;
+        ~StopThreads() {
+            kick_run = nullptr;  // the vCPU goes with run(); a late kick finds nothing
+            stopping = true;
+            cv.notify_all();
+            if (watchdog.joinable()) watchdog.join();
+            if (console.joinable()) console.join();
+        }
+    } stop_threads{stopping, watchdog_cv, console, watchdog};
 
     ExitStats stats;
     // The guest's POST codes mark windows, counted for --stats (and stepped
@@ -468,8 +492,6 @@ int run(const platforms::RunOptions& o) {
     if (watchdog.joinable()) watchdog.join();
     if (console.joinable()) console.join();
     std::fflush(serial_out);
-    if (serial_out != stdout) std::fclose(serial_out);
-    if (trace) std::fclose(trace);
     if (o.stats) std::cerr << "previrt-vmm: " << stats.summary();
     if (o.stats) {
         std::istringstream lines(windows.summary(o.count_instructions != Count::Off));

@@ -4,37 +4,24 @@
 
 #include "afterburner/profile.h"
 #include "tools/previrt/commands.h"
+#include "tools/previrt/options.h"
 
 namespace previrt::cli {
 
 int cmd_annotate(const Args& args) {
-    std::string image_path, traps_path, out_path;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--help" || a == "-h") {
-            std::cout << "usage: previrt annotate IMAGE TRAPS [-o FILE]\n"
+    std::string out_path;
+    std::vector<std::string> paths;
+    OptionParser options("annotate",
+                         "usage: previrt annotate IMAGE TRAPS [-o FILE]\n"
                          "Reads a trap profile (lines '<rip> <kind>', as a monitor's --trace-exits writes it)\n"
                          "for the linked guest IMAGE, and writes the annotation file that makes the next build\n"
                          "pad and record exactly the trapping device-register ('mmio') and page-table ('pt')\n"
                          "accesses. Pass it to the assembler hook as --previrt-annotations=FILE (gcc -Wa,...)\n"
-                         "or in PREVIRT_ANNOTATIONS. Exits 1 if a trap could not be annotated.\n";
-            return kExitOk;
-        }
-        if (a == "-o" && i + 1 < args.size()) out_path = args[++i];
-        else if (!a.empty() && a[0] == '-') {
-            std::cerr << "previrt annotate: unknown option '" << a << "'\n";
-            return kExitUsage;
-        } else if (image_path.empty()) image_path = a;
-        else if (traps_path.empty()) traps_path = a;
-        else {
-            std::cerr << "previrt annotate: too many arguments\n";
-            return kExitUsage;
-        }
-    }
-    if (traps_path.empty()) {
-        std::cerr << "usage: previrt annotate IMAGE TRAPS [-o FILE]\n";
-        return kExitUsage;
-    }
+                         "or in PREVIRT_ANNOTATIONS. Exits 1 if a trap could not be annotated.\n");
+    options.value("-o", [&](const std::string& v) { out_path = v; return std::string(); }).positionals(paths, 2, 2);
+    if (int status = options.parse(args); status >= 0) return status;
+    const std::string& image_path = paths[0];
+    const std::string& traps_path = paths[1];
 
     afterburner::ProfileResult result;
     try {

@@ -21,6 +21,7 @@
 #include "bench/harness/bench_kvm.h"
 #include "bench/harness/bench_report.h"
 #include "tools/previrt/commands.h"
+#include "tools/previrt/options.h"
 
 static_assert(previrt::bench::kExitOk == previrt::cli::kExitOk && previrt::bench::kExitFindings == previrt::cli::kExitFindings &&
               previrt::bench::kExitInput == previrt::cli::kExitInput);
@@ -176,53 +177,38 @@ bool boot(const std::string& self, const std::string& cmdline, const Options& o,
 }
 
 int parse(const Args& args, Options& o) {
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&]() -> const std::string* { return i + 1 < args.size() ? &args[++i] : nullptr; };
-        const std::string* v = nullptr;
-        if (a == "--help" || a == "-h") {
-            std::cout << fmt::format(kUsage, o.image.empty() ? "none in this build" : o.image);
-            return kExitOk;
-        } else if ((a == "--runs" || a == "--timeout") && (v = value())) {
-            unsigned long n = 0;
-            if (!whole_number(*v, 100000, n)) {
-                std::cerr << "previrt bench: " << a << " wants a whole number from 1 to 100000, not '" << *v << "'\n";
-                return kExitUsage;
-            }
-            (a == "--runs" ? o.runs : o.timeout) = static_cast<unsigned>(n);
-            if (a == "--runs") o.runs_given = true;
-        } else if (a == "--on" && (v = value())) {
-            if (*v != "process" && *v != "kvm") {
-                std::cerr << "previrt bench: --on process or --on kvm, not '" << *v << "'\n";
-                return kExitUsage;
-            }
-            o.on = *v;
-        } else if (a == "--image" && (v = value())) {
-            o.image = *v;
-        } else if (a == "--pv-image" && (v = value())) {
-            o.pv_image = *v;
-        } else if (a == "--cmdline-extra" && (v = value())) {
-            o.cmdline_extra = *v;
-        } else if (a == "--json" && (v = value())) {
-            o.json = *v;
-        } else if (a == "--plot" && (v = value())) {
-            o.plot = *v;
-        } else if (a == "--markdown" && (v = value())) {
-            o.markdown = *v;
-        } else if (a == "--section" && (v = value())) {
-            bool ok = !v->empty();
-            for (char c : *v) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-');
-            if (!ok) {
-                std::cerr << "previrt bench: --section wants letters, digits and '-', not '" << *v << "'\n";
-                return kExitUsage;
-            }
-            o.section = *v;
-        } else {
-            std::cerr << "previrt bench: unexpected '" << a << "'\n" << fmt::format(kUsage, o.image);
-            return kExitUsage;
-        }
-    }
-    return -1;
+    auto text = [](std::string& field) {
+        return [&field](const std::string& v) {
+            field = v;
+            return std::string();
+        };
+    };
+    OptionParser options("bench", fmt::format(kUsage, o.image.empty() ? "none in this build" : o.image));
+    options.number("--runs", 100000, "", [&](unsigned long n) {
+               o.runs = static_cast<unsigned>(n);
+               o.runs_given = true;
+           })
+        .number("--timeout", 100000, "of seconds ", [&](unsigned long n) { o.timeout = static_cast<unsigned>(n); })
+        .value("--on",
+               [&](const std::string& v) {
+                   if (v != "process" && v != "kvm") return fmt::format("--on process or --on kvm, not '{}'", v);
+                   o.on = v;
+                   return std::string();
+               })
+        .value("--image", text(o.image))
+        .value("--pv-image", text(o.pv_image))
+        .value("--cmdline-extra", text(o.cmdline_extra))
+        .value("--json", text(o.json))
+        .value("--plot", text(o.plot))
+        .value("--markdown", text(o.markdown))
+        .value("--section", [&](const std::string& v) {
+            bool ok = !v.empty();
+            for (char c : v) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-');
+            if (!ok) return fmt::format("--section wants letters, digits and '-', not '{}'", v);
+            o.section = v;
+            return std::string();
+        });
+    return options.parse(args);
 }
 
 }  // namespace

@@ -4,25 +4,19 @@
 
 #include "sites/catalogue.h"
 #include "tools/previrt/commands.h"
+#include "tools/previrt/options.h"
 
 namespace previrt::cli {
 
 int cmd_catalogue(const Args& args) {
     bool markdown = false;
-    for (const std::string& a : args) {
-        if (a == "--help" || a == "-h") {
-            std::cout << "usage: previrt catalogue [--markdown]\n"
+    OptionParser options("catalogue",
+                         "usage: previrt catalogue [--markdown]\n"
                          "Prints the table of sensitive instructions the afterburner pads and records, with\n"
                          "each kind's site size and the reason it is sensitive. --markdown prints the table\n"
-                         "that docs/sensitive-instructions.md holds.\n";
-            return kExitOk;
-        }
-        if (a == "--markdown") markdown = true;
-        else {
-            std::cerr << "previrt catalogue: unknown option '" << a << "'\n";
-            return kExitUsage;
-        }
-    }
+                         "that docs/sensitive-instructions.md holds.\n");
+    options.flag("--markdown", [&] { markdown = true; });
+    if (int status = options.parse(args); status >= 0) return status;
     if (markdown) {
         std::cout << "| kind | value | AT&T spellings | class | site bytes | why |\n"
                      "| --- | --- | --- | --- | --- | --- |\n";

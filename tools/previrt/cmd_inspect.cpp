@@ -5,36 +5,23 @@
 
 #include "afterburner/inspect.h"
 #include "tools/previrt/commands.h"
+#include "tools/previrt/options.h"
 
 namespace previrt::cli {
 
 int cmd_inspect(const Args& args) {
     bool list = false;
-    std::string path;
-    for (const std::string& a : args) {
-        if (a == "--help" || a == "-h") {
-            std::cout << "usage: previrt inspect [--list] FILE\n"
+    std::vector<std::string> paths;
+    OptionParser options("inspect",
+                         "usage: previrt inspect [--list] FILE\n"
                          "Lists the sites of an ELF image or object by section and kind, checks every site\n"
                          "(the recorded instruction is there, with the recorded operands, followed only by\n"
                          "NOPs), and scans every executable section for sensitive instructions without a\n"
                          "record. Exits 1 if it finds any problem, naming each with address and symbol.\n"
-                         "  --list   also print every site\n";
-            return kExitOk;
-        }
-        if (a == "--list") list = true;
-        else if (!a.empty() && a[0] == '-') {
-            std::cerr << "previrt inspect: unknown option '" << a << "'\n";
-            return kExitUsage;
-        } else if (path.empty()) path = a;
-        else {
-            std::cerr << "previrt inspect: one file at a time\n";
-            return kExitUsage;
-        }
-    }
-    if (path.empty()) {
-        std::cerr << "usage: previrt inspect [--list] FILE\n";
-        return kExitUsage;
-    }
+                         "  --list   also print every site\n");
+    options.flag("--list", [&] { list = true; }).positionals(paths, 1, 1);
+    if (int status = options.parse(args); status >= 0) return status;
+    const std::string& path = paths[0];
 
     afterburner::InspectReport report;
     elf::File file;

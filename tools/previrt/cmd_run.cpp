@@ -7,6 +7,7 @@
 #include "platforms/qemu.h"
 #include "vmm/process/backend.h"
 #include "tools/previrt/commands.h"
+#include "tools/previrt/options.h"
 
 namespace previrt::cli {
 
@@ -19,7 +20,8 @@ constexpr char kUsage[] =
     "usage: previrt run --on PLATFORM IMAGE [--cmdline TEXT] [--mem MIB] [--serial stdio|FILE] [--timeout SECONDS]\n"
     "                  [--trace-exits FILE] [--stats] [--console-input] [--pure] [--previrt] [--no-kvm-irqchip]\n"
     "                  [--count-instructions[=all|windows]]\n"
-    "Boots the guest ELF IMAGE on PLATFORM and exits with the status the guest wrote to the exit\n"
+    "Boots the guest ELF IMAGE on PLATFORM (with --mem MiB of RAM, 1 to 1024, the guest's kernel window;\n"
+    "default 256) and exits with the status the guest wrote to the exit\n"
     "port; otherwise 120: the image cannot be loaded, 121: no usable /dev/kvm, 124: --timeout\n"
     "passed, 125: the guest stopped without a status (a triple fault), 126: the platform failed.\n"
     "Platforms:\n"
@@ -44,59 +46,28 @@ int cmd_run(const Args& args) {
     platforms::RunOptions o;
     std::string platform;
     bool pure = false;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&]() -> const std::string* { return i + 1 < args.size() ? &args[++i] : nullptr; };
-        const std::string* v = nullptr;
-        if (a == "--help" || a == "-h") {
-            std::cout << kUsage;
-            return kExitOk;
-        } else if (a == "--on" && (v = value())) {
-            platform = *v;
-        } else if (a == "--cmdline" && (v = value())) {
-            o.command_line = *v;
-        } else if (a == "--serial" && (v = value())) {
-            o.serial = *v;
-        } else if (a == "--trace-exits" && (v = value())) {
-            o.trace_exits = *v;
-        } else if (a == "--no-kvm-irqchip") {
-            o.kvm_irqchip = false;
-        } else if (a == "--pure") {
-            pure = true;
-        } else if (a == "--count-instructions" || a == "--count-instructions=all") {
-            o.count_instructions = platforms::RunOptions::Count::All;
-        } else if (a == "--count-instructions=windows") {
-            o.count_instructions = platforms::RunOptions::Count::Windows;
-        } else if (a == "--previrt") {
-            o.kvm_in_place = true;
-        } else if (a == "--stats") {
-            o.stats = true;
-        } else if (a == "--console-input") {
-            o.console_input = true;
-        } else if ((a == "--mem" || a == "--timeout") && (v = value())) {
-            // --mem's own limit, the kernel window's, is checked below.
-            unsigned long max = a == "--mem" ? 1024 * 1024 : kMaxTimeoutSeconds, n = 0;
-            if (!whole_number(*v, max, n)) {
-                std::cerr << (a == "--mem" ? fmt::format("previrt run: --mem wants a whole number of MiB, not '{}'\n", *v)
-                                           : fmt::format("previrt run: --timeout wants a whole number of seconds from 1 "
-                                                         "to {}, not '{}'\n", max, *v));
-                return kExitUsage;
-            }
-            if (a == "--mem") o.memory_mib = n;
-            else o.timeout_seconds = static_cast<unsigned>(n);
-        } else if (!a.empty() && a[0] != '-' && o.image.empty()) {
-            o.image = a;
-        } else {
-            std::cerr << "previrt run: unexpected '" << a << "'\n" << kUsage;
-            return kExitUsage;
-        }
-    }
-    if (o.image.empty() || platform.empty()) {
+    using Count = platforms::RunOptions::Count;
+    std::vector<std::string> image;
+    OptionParser options("run", kUsage);
+    options.value("--on", [&](const std::string& v) { platform = v; return std::string(); })
+        .value("--cmdline", [&](const std::string& v) { o.command_line = v; return std::string(); })
+        .value("--serial", [&](const std::string& v) { o.serial = v; return std::string(); })
+        .value("--trace-exits", [&](const std::string& v) { o.trace_exits = v; return std::string(); })
+        .number("--mem", 1024, "of MiB ", [&](unsigned long n) { o.memory_mib = n; })
+        .number("--timeout", kMaxTimeoutSeconds, "of seconds ", [&](unsigned long n) { o.timeout_seconds = static_cast<unsigned>(n); })
+        .flag("--no-kvm-irqchip", [&] { o.kvm_irqchip = false; })
+        .flag("--pure", [&] { pure = true; })
+        .flag("--previrt", [&] { o.kvm_in_place = true; })
+        .flag("--count-instructions", [&] { o.count_instructions = Count::All; })
+        .flag("--count-instructions=all", [&] { o.count_instructions = Count::All; })
+        .flag("--count-instructions=windows", [&] { o.count_instructions = Count::Windows; })
+        .flag("--stats", [&] { o.stats = true; })
+        .flag("--console-input", [&] { o.console_input = true; })
+        .positionals(image, 1, 1);
+    if (int status = options.parse(args); status >= 0) return status;
+    o.image = image[0];
+    if (platform.empty()) {
         std::cerr << kUsage;
-        return kExitUsage;
-    }
-    if (o.memory_mib > 1024) {
-        std::cerr << "previrt run: the guest's kernel window holds at most 1024 MiB of RAM\n";
         return kExitUsage;
     }
     // --pure and --previrt mean the same on both hypervisors; each has its

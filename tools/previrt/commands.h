@@ -16,10 +16,6 @@ int cmd_catalogue(const Args& args);
 int cmd_run(const Args& args);
 int cmd_bench(const Args& args);
 
-// A flag's whole number from 1 to `max`: false (and `out` untouched) for
-// anything else: empty, a sign, other characters, 0, or more than `max`.
-bool whole_number(const std::string& text, unsigned long max, unsigned long& out);
-
 // Exit statuses shared by the subcommands.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFindings = 1;  // the check ran and found problems

@@ -32,20 +32,6 @@ void usage(std::ostream& out) {
 
 }  // namespace
 
-bool previrt::cli::whole_number(const std::string& text, unsigned long max, unsigned long& out) {
-    if (text.empty() || text.size() > 20) return false;
-    unsigned long n = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return false;
-        unsigned digit = static_cast<unsigned>(c - '0');
-        if (n > (max - digit) / 10) return false;  // n * 10 + digit > max
-        n = n * 10 + digit;
-    }
-    if (n == 0) return false;
-    out = n;
-    return true;
-}
-
 int main(int argc, char** argv) {
     std::string_view self = argv[0];
     if (size_t slash = self.rfind('/'); slash != std::string_view::npos) self.remove_prefix(slash + 1);

@@ -21,7 +21,11 @@ trap 'rm -f "$tmp"' EXIT
 echo "this is a text file, not an ELF image" >"$tmp"
 expect 120 "not an ELF file" "$previrt" run --on kvm "$tmp"
 expect 120 "does not fit" "$previrt" run --on kvm "$image" --mem 1
-expect 2 "--mem wants a whole number of MiB, not 'lots'" "$previrt" run --on kvm "$image" --mem lots
+expect 2 "--mem wants a whole number of MiB from 1 to 1024, not 'lots'" "$previrt" run --on kvm "$image" --mem lots
+expect 2 "--mem wants a whole number of MiB from 1 to 1024, not '2048'" "$previrt" run --on kvm "$image" --mem 2048
+expect 2 "--on wants a value" "$previrt" run "$image" --on
+expect 2 "unknown option '--bogus'" "$previrt" run --on kvm "$image" --bogus
+expect 2 "unexpected 'second.elf'" "$previrt" run --on kvm "$image" second.elf
 expect 2 "qemu is the bare PC" "$previrt" run --on qemu "$image" --previrt
 expect 2 "qemu is the bare PC" "$previrt" run --on qemu "$image" --pure
 expect 2 "--pure or --previrt, not both" "$previrt" run --on kvm "$image" --pure --previrt

@@ -14,7 +14,6 @@
 #include <set>
 #include <sstream>
 
-
 namespace previrt::bench::kvm {
 
 namespace {

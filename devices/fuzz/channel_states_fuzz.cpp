@@ -84,9 +84,22 @@ void same(const void* a, const void* b, size_t size, const char* model) {
         }
 }
 
-// The ports previrt-vmm's models answer, for the fuzzer to pick from.
-constexpr uint16_t kPorts[] = {0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61, 0x3f8, 0x3f9, 0x3fa,
-                               0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff, 0xcf8, 0xcf9, 0xcfa, 0xcfb, 0xcfc, 0xcfd, 0xcfe, 0xcff};
+// The channel's models' ports, from the board, for the fuzzer to pick from.
+bool in_channel(board::Device d) {
+    return d == board::Device::Pic || d == board::Device::Pit || d == board::Device::Com1 || d == board::Device::PciHost;
+}
+uint16_t channel_port(uint8_t pick) {
+    unsigned total = 0;
+    for (const board::PortRange& r : board::kPorts)
+        if (in_channel(r.device)) total += r.count;
+    unsigned k = pick % total;
+    for (const board::PortRange& r : board::kPorts) {
+        if (!in_channel(r.device)) continue;
+        if (k < r.count) return static_cast<uint16_t>(r.base + k);
+        k -= r.count;
+    }
+    __builtin_unreachable();
+}
 
 }  // namespace
 
@@ -106,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Each step: what, which port, the size, the value.
     uint8_t step[4];
     while (in.take(step)) {
-        uint16_t port = kPorts[step[1] % (sizeof kPorts / sizeof kPorts[0])];
+        uint16_t port = channel_port(step[1]);
         unsigned width = 1u << (step[2] % 3);
         switch (step[0] % 6) {
         case 0: (void)m.at(port)->read(port, width); break;

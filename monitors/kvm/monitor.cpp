@@ -264,17 +264,19 @@ int run(const platforms::RunOptions& o) {
     // PIT, COM1 and the PCI host: an access that still exits reaches them
     // through the channel. The PIC and PIT are KVM's own or previrt's
     // (irqchip) otherwise, and the POST code port is wired below.
+    devices::PortDevice* in_place_models = in_place ? &in_place->device_ports() : nullptr;
     for (const devices::board::PortRange& r : devices::board::kPorts) {
         using devices::board::Device;
         devices::PortDevice* model = nullptr;
         switch (r.device) {
         case Device::Pic:
-        case Device::Pit: model = in_place ? &in_place->device_ports() : nullptr; break;
-        case Device::Com1: model = in_place ? &in_place->device_ports() : static_cast<devices::PortDevice*>(&uart); break;
-        case Device::PciHost: model = in_place ? &in_place->device_ports() : static_cast<devices::PortDevice*>(&pci); break;
+        case Device::Pit: model = in_place_models; break;
+        case Device::Com1: model = in_place ? in_place_models : &uart; break;
+        case Device::PciHost: model = in_place ? in_place_models : &pci; break;
         case Device::Cmos: model = &cmos; break;
         case Device::ExitPort: model = &exit_port; break;
-        default: break;
+        case Device::Post:  // below, with the windows it marks
+        case Device::None: break;
         }
         if (model) bus.add(r.base, r.count, *model, r.name);
     }

@@ -18,7 +18,7 @@ int cmd_annotate(const Args& args) {
                          "pad and record exactly the trapping device-register ('mmio') and page-table ('pt')\n"
                          "accesses. Pass it to the assembler hook as --previrt-annotations=FILE (gcc -Wa,...)\n"
                          "or in PREVIRT_ANNOTATIONS. Exits 1 if a trap could not be annotated.\n");
-    options.value("-o", [&](const std::string& v) { out_path = v; return std::string(); }).positionals(paths, 2, 2);
+    options.value("-o", out_path).positionals(paths, 2, 2);
     if (int status = options.parse(args); status >= 0) return status;
     const std::string& image_path = paths[0];
     const std::string& traps_path = paths[1];

@@ -177,12 +177,6 @@ bool boot(const std::string& self, const std::string& cmdline, const Options& o,
 }
 
 int parse(const Args& args, Options& o) {
-    auto text = [](std::string& field) {
-        return [&field](const std::string& v) {
-            field = v;
-            return std::string();
-        };
-    };
     OptionParser options("bench", fmt::format(kUsage, o.image.empty() ? "none in this build" : o.image));
     options.number("--runs", 100000, "", [&](unsigned long n) {
                o.runs = static_cast<unsigned>(n);
@@ -195,12 +189,12 @@ int parse(const Args& args, Options& o) {
                    o.on = v;
                    return std::string();
                })
-        .value("--image", text(o.image))
-        .value("--pv-image", text(o.pv_image))
-        .value("--cmdline-extra", text(o.cmdline_extra))
-        .value("--json", text(o.json))
-        .value("--plot", text(o.plot))
-        .value("--markdown", text(o.markdown))
+        .value("--image", o.image)
+        .value("--pv-image", o.pv_image)
+        .value("--cmdline-extra", o.cmdline_extra)
+        .value("--json", o.json)
+        .value("--plot", o.plot)
+        .value("--markdown", o.markdown)
         .value("--section", [&](const std::string& v) {
             bool ok = !v.empty();
             for (char c : v) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-');

@@ -49,10 +49,10 @@ int cmd_run(const Args& args) {
     using Count = platforms::RunOptions::Count;
     std::vector<std::string> image;
     OptionParser options("run", kUsage);
-    options.value("--on", [&](const std::string& v) { platform = v; return std::string(); })
-        .value("--cmdline", [&](const std::string& v) { o.command_line = v; return std::string(); })
-        .value("--serial", [&](const std::string& v) { o.serial = v; return std::string(); })
-        .value("--trace-exits", [&](const std::string& v) { o.trace_exits = v; return std::string(); })
+    options.value("--on", platform)
+        .value("--cmdline", o.command_line)
+        .value("--serial", o.serial)
+        .value("--trace-exits", o.trace_exits)
         .number("--mem", 1024, "of MiB ", [&](unsigned long n) { o.memory_mib = n; })
         .number("--timeout", kMaxTimeoutSeconds, "of seconds ", [&](unsigned long n) { o.timeout_seconds = static_cast<unsigned>(n); })
         .flag("--no-kvm-irqchip", [&] { o.kvm_irqchip = false; })

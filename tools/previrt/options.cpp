@@ -34,6 +34,13 @@ OptionParser& OptionParser::value(const std::string& name, std::function<std::st
     return *this;
 }
 
+OptionParser& OptionParser::value(const std::string& name, std::string& field) {
+    return value(name, [&field](const std::string& text) {
+        field = text;
+        return std::string();
+    });
+}
+
 OptionParser& OptionParser::number(const std::string& name, unsigned long max, const std::string& unit,
                                    std::function<void(unsigned long)> take) {
     return value(name, [name, max, unit, take = std::move(take)](const std::string& text) -> std::string {

@@ -27,6 +27,8 @@ public:
     // An option with a value (the next argument). `take` returns an error
     // message, empty when it accepts the value.
     OptionParser& value(const std::string& name, std::function<std::string(const std::string&)> take);
+    // An option whose value is taken as it is, into `field`.
+    OptionParser& value(const std::string& name, std::string& field);
     // A whole number from 1 to `max`, named "a whole number `unit`from 1 to max".
     OptionParser& number(const std::string& name, unsigned long max, const std::string& unit,
                          std::function<void(unsigned long)> take);

@@ -84,7 +84,7 @@ struct Options {
     std::string image = PREVIRT_GUEST_IMAGE, pv_image, cmdline_extra, json, plot, markdown, section;
 };
 
-// `previrt run`'s own statuses (platforms/run_options.h), for the error line.
+// `previrt run`'s own statuses (tenders/run_options.h), for the error line.
 std::string describe(int status) {
     if (WIFSIGNALED(status)) return fmt::format("was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
     int code = WEXITSTATUS(status);

@@ -3,9 +3,9 @@
 
 #include <fmt/format.h>
 
-#include "monitors/kvm/monitor.h"
-#include "platforms/qemu.h"
-#include "vmm/process/backend.h"
+#include "tenders/kvm/monitor.h"
+#include "tenders/qemu/qemu.h"
+#include "tenders/process/tender.h"
 #include "tools/previrt/commands.h"
 #include "tools/previrt/options.h"
 
@@ -43,10 +43,10 @@ constexpr char kUsage[] =
 }  // namespace
 
 int cmd_run(const Args& args) {
-    platforms::RunOptions o;
+    tenders::RunOptions o;
     std::string platform;
     bool pure = false;
-    using Count = platforms::RunOptions::Count;
+    using Count = tenders::RunOptions::Count;
     std::vector<std::string> image;
     OptionParser options("run", kUsage);
     options.value("--on", platform)
@@ -81,17 +81,17 @@ int cmd_run(const Args& args) {
         return kExitUsage;
     }
     if (platform == "process" && o.kvm_in_place) o.kvm_in_place = false;  // its default
-    if (o.count_instructions != platforms::RunOptions::Count::Off && platform != "kvm") {
+    if (o.count_instructions != tenders::RunOptions::Count::Off && platform != "kvm") {
         std::cerr << "previrt run: --count-instructions is for the kvm platform\n";
         return kExitUsage;
     }
-    if (platform == "qemu") return platforms::run_on_qemu(o);
+    if (platform == "qemu") return tenders::run_on_qemu(o);
     if (platform == "kvm") {
         try {
             return kvm::run(o);
         } catch (const std::exception& e) {
             std::cerr << "previrt-vmm: " << e.what() << "\n";
-            return platforms::kExitPlatform;
+            return tenders::kExitPlatform;
         }
     }
     if (platform == "process") {
@@ -99,7 +99,7 @@ int cmd_run(const Args& args) {
             return vmm::process::run(o, pure ? vmm::process::Mode::Pure : vmm::process::Mode::Previrtualized);
         } catch (const std::exception& e) {
             std::cerr << "previrt-process: " << e.what() << "\n";
-            return platforms::kExitPlatform;
+            return tenders::kExitPlatform;
         }
     }
     std::cerr << "previrt run: unknown platform '" << platform << "' (qemu, kvm, process)\n";

@@ -80,7 +80,7 @@ bool selector_loadable(const GuestMemory& m, const Vcpu& vcpu, unsigned sreg, ui
     return !code || ((low >> 41) & 1);
 }
 
-Emulation mov_control(const GuestMemory&, Vcpu& vcpu, Platform& platform, const DecodedInstruction& d) {
+Emulation mov_control(const GuestMemory&, Vcpu& vcpu, Backend& backend, const DecodedInstruction& d) {
     const ZydisDecodedOperand& dst = d.operands[0];
     const ZydisDecodedOperand& src = d.operands[1];
     if (vcpu.cpl != 0) return gp0();
@@ -105,7 +105,7 @@ Emulation mov_control(const GuestMemory&, Vcpu& vcpu, Platform& platform, const 
         uint64_t v = read_gpr(vcpu, r);
         switch (dst.reg.value) {
         case ZYDIS_REGISTER_CR0:
-            if ((v ^ vcpu.cr0) & (kCr0Pg | kCr0Wp)) platform.flush_translations();
+            if ((v ^ vcpu.cr0) & (kCr0Pg | kCr0Wp)) backend.flush_translations();
             vcpu.cr0 = v;
             break;
         case ZYDIS_REGISTER_CR2: vcpu.cr2 = v; break;
@@ -114,10 +114,10 @@ Emulation mov_control(const GuestMemory&, Vcpu& vcpu, Platform& platform, const 
             // Intel SDM Vol. 2B, MOV to control register.
             if (v >> physical_address_bits()) return gp0();
             vcpu.cr3 = v;
-            platform.flush_translations();
+            backend.flush_translations();
             break;
         case ZYDIS_REGISTER_CR4:
-            if ((v ^ vcpu.cr4) & (kCr4Pge | kCr4Pae)) platform.flush_translations();
+            if ((v ^ vcpu.cr4) & (kCr4Pge | kCr4Pae)) backend.flush_translations();
             vcpu.cr4 = v;
             break;
         case ZYDIS_REGISTER_CR8: break;
@@ -227,7 +227,7 @@ Emulation descriptor_table(const GuestMemory& m, Vcpu& vcpu, const DecodedInstru
     return done();
 }
 
-Emulation port_io(Vcpu& vcpu, Platform& platform, const DecodedInstruction& d) {
+Emulation port_io(Vcpu& vcpu, Backend& backend, const DecodedInstruction& d) {
     // IOPL 0 (the guest never raises it here) means only CPL 0 may do port I/O.
     if (vcpu.cpl > ((vcpu.rflags & kFlagIopl) >> 12)) return gp0();
     bool in = d.insn.mnemonic == ZYDIS_MNEMONIC_IN;
@@ -239,10 +239,10 @@ Emulation port_io(Vcpu& vcpu, Platform& platform, const DecodedInstruction& d) {
     if (!gpr_of(data.reg.value, r)) return unsupported();
     uint16_t p = static_cast<uint16_t>(port);
     if (in) {
-        uint32_t v = platform.port_read(p, r.bytes);
+        uint32_t v = backend.port_read(p, r.bytes);
         write_gpr(vcpu, r, v);
     } else {
-        platform.port_write(p, r.bytes, static_cast<uint32_t>(read_gpr(vcpu, r) & mask_of(r.bytes)));
+        backend.port_write(p, r.bytes, static_cast<uint32_t>(read_gpr(vcpu, r) & mask_of(r.bytes)));
     }
     advance(vcpu, d);
     return done();
@@ -351,7 +351,7 @@ uint64_t effective_address(const Vcpu& vcpu, const DecodedInstruction& d, const 
     return a;
 }
 
-Emulation emulate(const GuestMemory& memory, Vcpu& vcpu, Platform& platform, const DecodedInstruction& d) {
+Emulation emulate(const GuestMemory& memory, Vcpu& vcpu, Backend& backend, const DecodedInstruction& d) {
     bool kernel = vcpu.cpl == 0;
     switch (d.insn.mnemonic) {
     case ZYDIS_MNEMONIC_CLI:
@@ -387,14 +387,14 @@ Emulation emulate(const GuestMemory& memory, Vcpu& vcpu, Platform& platform, con
         advance(vcpu, d);
         return {Outcome::Halt, {}, false};
     case ZYDIS_MNEMONIC_IN:
-    case ZYDIS_MNEMONIC_OUT: return port_io(vcpu, platform, d);
+    case ZYDIS_MNEMONIC_OUT: return port_io(vcpu, backend, d);
     case ZYDIS_MNEMONIC_MOV:
         for (unsigned i = 0; i < 2; ++i) {
             const ZydisDecodedOperand& op = d.operands[i];
             if (op.type != ZYDIS_OPERAND_TYPE_REGISTER) continue;
             ZydisRegister r = op.reg.value;
             if ((r >= ZYDIS_REGISTER_CR0 && r <= ZYDIS_REGISTER_CR15) || (r >= ZYDIS_REGISTER_DR0 && r <= ZYDIS_REGISTER_DR15))
-                return mov_control(memory, vcpu, platform, d);
+                return mov_control(memory, vcpu, backend, d);
             if (r >= ZYDIS_REGISTER_ES && r <= ZYDIS_REGISTER_GS) return mov_segment(memory, vcpu, d);
         }
         return unsupported();
@@ -408,7 +408,7 @@ Emulation emulate(const GuestMemory& memory, Vcpu& vcpu, Platform& platform, con
     case ZYDIS_MNEMONIC_SLDT: return descriptor_table(memory, vcpu, d);
     case ZYDIS_MNEMONIC_INVLPG:
         if (!kernel) return gp0();
-        platform.flush_translation(effective_address(vcpu, d, d.operands[0]));
+        backend.flush_translation(effective_address(vcpu, d, d.operands[0]));
         advance(vcpu, d);
         return done();
     case ZYDIS_MNEMONIC_WBINVD:

@@ -18,8 +18,8 @@
 
 namespace previrt::vmm {
 
-// What the emulator needs of the platform it runs on.
-class Platform {
+// What the emulator needs of the backend it runs in: the per-hypervisor part of the in-place VMM.
+class Backend {
 public:
     virtual uint32_t port_read(uint16_t port, unsigned size) = 0;
     virtual void port_write(uint16_t port, unsigned size, uint32_t value) = 0;
@@ -29,7 +29,7 @@ public:
     virtual void flush_translation(uint64_t va) = 0;
 
 protected:
-    ~Platform() = default;
+    ~Backend() = default;
 };
 
 // The decoder's own type (sites/decoded_insn.h): what it decodes is emulated as it is.
@@ -51,7 +51,7 @@ struct Emulation {
 };
 
 // Emulates `d`, which starts at vcpu.rip.
-Emulation emulate(const GuestMemory& memory, Vcpu& vcpu, Platform& platform, const DecodedInstruction& d);
+Emulation emulate(const GuestMemory& memory, Vcpu& vcpu, Backend& backend, const DecodedInstruction& d);
 
 // The register a Zydis operand names, as an index into Vcpu::gpr, with its
 // width and whether it is one of ah, ch, dh, bh. False if not a general register.

@@ -1,4 +1,4 @@
-// The virtual CPU in platform terms: what an x86-64 processor holds that the
+// The virtual CPU in architectural terms: what an x86-64 processor holds that the
 // guest kernel can see or change. Every backend keeps one; the core's
 // emulator and interrupt delivery read and write it, and nothing in it says
 // which hypervisor runs the guest (so a running guest's state can be written

@@ -68,7 +68,7 @@ void complete(const Emulation& e, uint64_t natural_next, uint64_t resume_at, con
         idle();
         return;
     case Outcome::Unsupported:
-        fatal(platforms::kExitPlatform, fmt::format("the in-place VMM cannot emulate {} at {:#x}", what, vcpu.rip));
+        fatal(tenders::kExitPlatform, fmt::format("the in-place VMM cannot emulate {} at {:#x}", what, vcpu.rip));
     }
 }
 
@@ -157,7 +157,7 @@ extern "C" [[noreturn]] void previrt_on_site() {
     uint64_t at = vcpu.rip - 5;
     auto it = machine->sites.sites.find(at);
     if (it == machine->sites.sites.end())
-        fatal(previrt::platforms::kExitPlatform, fmt::format("the guest called the in-place VMM from {:#x}, which is no rewritten site", at));
+        fatal(previrt::tenders::kExitPlatform, fmt::format("the guest called the in-place VMM from {:#x}, which is no rewritten site", at));
     const RewrittenSite& s = it->second;
     ++machine->stats.sites[s.kind];
     sync_in();

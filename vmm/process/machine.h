@@ -1,8 +1,8 @@
 // The process hypervisor's state for one run, and what its parts share: the
-// entries from the guest (kernel_mode.cpp), guest user mode (user_mode.cpp),
-// host events (events.cpp, signals.cpp) and the setup (backend.cpp). One
-// guest per process: the signal handlers and the entries reach it through
-// `machine`.
+// entries from the guest (kernel_mode.cpp, here), and in tenders/process
+// guest user mode (user_mode.cpp), host events (events.cpp, signals.cpp) and
+// the set-up (tender.cpp). One guest per process: the signal handlers and the
+// entries reach it through `machine`.
 #pragma once
 
 #include <setjmp.h>
@@ -31,15 +31,15 @@
 #include "devices/pit8254.h"
 #include "devices/port_bus.h"
 #include "devices/uart16550.h"
-#include "platforms/run_options.h"
+#include "tenders/run_options.h"
 #include "vmm/core/emulator.h"
 #include "vmm/core/guest_memory.h"
 #include "vmm/core/transitions.h"
-#include "vmm/process/backend.h"
+#include "tenders/process/tender.h"
 #include "vmm/process/hole.h"
 #include "vmm/process/site_rewriter.h"
-#include "vmm/process/user_space.h"
-#include "vmm/process/working_sets.h"
+#include "tenders/process/user_space.h"
+#include "tenders/process/working_sets.h"
 
 // entry.S, and the state it shares with C++.
 extern "C" {
@@ -78,8 +78,8 @@ struct Stats {
 
 // One run's state. The signal handlers and the entries from the guest reach it
 // through `machine`: one guest per process.
-struct Machine final : Platform {
-    platforms::RunOptions options;
+struct Machine final : Backend {
+    tenders::RunOptions options;
     Mode mode = Mode::Previrtualized;
     int memfd = -1;
     uint64_t ram_size = 0;
@@ -112,7 +112,7 @@ struct Machine final : Platform {
     unsigned repeated_user_faults = 0;
     Stats stats;
     sigjmp_buf done;
-    int status = platforms::kExitGuestNoStatus;
+    int status = tenders::kExitGuestNoStatus;
 
     volatile sig_atomic_t user_running = 0;
     volatile sig_atomic_t reason = 0;

@@ -11,7 +11,7 @@
 namespace previrt::vmm::test {
 namespace {
 
-class RecordingPlatform final : public Platform {
+class RecordingBackend final : public Backend {
 public:
     uint32_t port_read(uint16_t port, unsigned size) override {
         reads.push_back({port, size});
@@ -36,9 +36,9 @@ protected:
         DecodedInstruction d;
         EXPECT_TRUE(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, b.data(), b.size(), &d.insn, d.operands)));
         vcpu.rip = kKernel + 0x100;
-        return emulate(memory, vcpu, platform, d);
+        return emulate(memory, vcpu, backend, d);
     }
-    RecordingPlatform platform;
+    RecordingBackend backend;
 };
 
 TEST_F(EmulatorTest, CliStiAndTheInterruptShadow) {
@@ -54,19 +54,19 @@ TEST_F(EmulatorTest, CliStiAndTheInterruptShadow) {
     EXPECT_EQ(run({0xfa}).fault.vector, kVectorGeneralProtection);
 }
 
-TEST_F(EmulatorTest, PortIoGoesToThePlatform) {
+TEST_F(EmulatorTest, PortIoGoesToTheBackend) {
     vcpu.gpr[kRax] = 0xabcd;
     vcpu.gpr[kRdx] = 0x3f8;
     run({0xee});  // out %al, (%dx)
-    EXPECT_EQ(platform.writes[0x3f8], (std::pair<unsigned, uint32_t>{1, 0xcd}));
+    EXPECT_EQ(backend.writes[0x3f8], (std::pair<unsigned, uint32_t>{1, 0xcd}));
     run({0xe7, 0x21});  // out %eax, $0x21
-    EXPECT_EQ(platform.writes[0x21], (std::pair<unsigned, uint32_t>{4, 0xabcd}));
+    EXPECT_EQ(backend.writes[0x21], (std::pair<unsigned, uint32_t>{4, 0xabcd}));
     vcpu.gpr[kRax] = 0xffff'ffff'ffff'ffffull;
     run({0x66, 0xed});  // in (%dx), %ax
     EXPECT_EQ(vcpu.gpr[kRax], 0xffff'ffff'ffff'5678ull);
     run({0xe4, 0x60});  // in $0x60, %al
     EXPECT_EQ(vcpu.gpr[kRax], 0xffff'ffff'ffff'5678ull);
-    EXPECT_EQ(platform.reads.back(), (std::pair<uint16_t, unsigned>{0x60, 1}));
+    EXPECT_EQ(backend.reads.back(), (std::pair<uint16_t, unsigned>{0x60, 1}));
     vcpu.cpl = 3;
     EXPECT_EQ(run({0xee}).fault.vector, kVectorGeneralProtection);
 }
@@ -75,14 +75,14 @@ TEST_F(EmulatorTest, ControlRegistersAndTranslations) {
     vcpu.gpr[kRbx] = 0x5000;
     run({0x0f, 0x22, 0xdb});  // mov %rbx, %cr3
     EXPECT_EQ(vcpu.cr3, 0x5000u);
-    EXPECT_EQ(platform.flushes, 1);
+    EXPECT_EQ(backend.flushes, 1);
     vcpu.cr2 = 0x1234;
     run({0x0f, 0x20, 0xd0});  // mov %cr2, %rax
     EXPECT_EQ(vcpu.gpr[kRax], 0x1234u);
     vcpu.cr3 = kPml4;
     vcpu.gpr[kRdi] = 0x7000'1234;
     run({0x0f, 0x01, 0x3f});  // invlpg (%rdi)
-    EXPECT_EQ(platform.flushed_page, 0x7000'1234u);
+    EXPECT_EQ(backend.flushed_page, 0x7000'1234u);
 }
 
 TEST_F(EmulatorTest, MsrsAndSwapgs) {

@@ -143,7 +143,7 @@ struct Devices {
 alignas(Devices) unsigned char devices_storage[sizeof(Devices)];
 Devices* devs = nullptr;
 
-class InPlacePlatform final : public Platform {
+class ImageBackend final : public Backend {
 public:
     bool timer_programmed = false;
     unsigned touched = 0;  // Devices::kPit, kUart
@@ -259,10 +259,10 @@ void write_cr3(uint64_t root) {
 
 // After a port access in place: the PIT re-armed, and an interrupt the
 // access raised on its way to the guest.
-void after_access(const InPlacePlatform& platform, const Vcpu& v) {
+void after_access(const ImageBackend& backend, const Vcpu& v) {
     Channel& c = channel();
-    devs->store(platform.touched);
-    if (platform.timer_programmed) ring(kTimer);
+    devs->store(backend.touched);
+    if (backend.timer_programmed) ring(kTimer);
     if (devs->pic.pending()) {
         // The guest takes interrupts where it called: the monitor injects at
         // the doorbell entry.S rings on the way out. It does not: the monitor
@@ -279,11 +279,11 @@ void after_access(const InPlacePlatform& platform, const Vcpu& v) {
 // A port access in place (or passed on), from a site or a para-virtual call.
 uint32_t port_access(bool in, uint16_t port, unsigned size, uint32_t value, const Vcpu& v) {
     devs->load();
-    InPlacePlatform platform;
+    ImageBackend backend;
     uint32_t result = 0;
-    if (in) result = platform.port_read(port, size);
-    else platform.port_write(port, size, value);
-    after_access(platform, v);
+    if (in) result = backend.port_read(port, size);
+    else backend.port_write(port, size, value);
+    after_access(backend, v);
     return result;
 }
 
@@ -335,11 +335,11 @@ extern "C" void previrt_kvm_call(uint64_t index) {
     switch (s.action) {
     case SiteAction::Emulate: {
         devs->load();
-        InPlacePlatform platform;
+        ImageBackend backend;
         GuestMemory memory(reinterpret_cast<uint8_t*>(layout::kKernelBase), c.ram_size);
-        Emulation e = emulate(memory, v, platform, s.insn);
+        Emulation e = emulate(memory, v, backend, s.insn);
         if (e.outcome != Outcome::Done) refuse(index, v.rip + s.site_length);  // checked at load: in and out emulate
-        after_access(platform, v);
+        after_access(backend, v);
         break;
     }
     case SiteAction::PortIn:

@@ -9,7 +9,7 @@
 
 #include "sites/insn_decoder.h"
 #include "sites/site_table.h"
-#include "monitors/loader/guest_loader.h"
+#include "tenders/loader/guest_loader.h"
 #include "previrt/guest_layout.h"
 #include "previrt/site_record.h"
 #include "vmm/process/hole.h"

@@ -22,7 +22,7 @@ void set_host_gs_base(uint64_t base) { asm volatile("wrgsbase %0" : : "r"(base) 
 // One line of --trace-exits: "<rip> <kind> <detail>", as previrt-vmm writes
 // them. Traps only: a rewritten site costs a call, not a trap, and is not one.
 void trace_trap(uint64_t rip, const char* kind, const std::string& detail) {
-    if (machine->trace) std::fprintf(machine->trace, "%#llx %s %s\n", static_cast<unsigned long long>(rip), kind, detail.c_str());
+    if (machine->trace) std::fprintf(machine->trace.get(), "%#llx %s %s\n", static_cast<unsigned long long>(rip), kind, detail.c_str());
 }
 
 [[noreturn]] void continue_guest() {

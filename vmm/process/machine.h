@@ -31,6 +31,7 @@
 #include "devices/pit8254.h"
 #include "devices/port_bus.h"
 #include "devices/uart16550.h"
+#include "tenders/host_handles.h"
 #include "tenders/run_options.h"
 #include "vmm/core/emulator.h"
 #include "vmm/core/guest_memory.h"
@@ -81,7 +82,7 @@ struct Stats {
 struct Machine final : Backend {
     tenders::RunOptions options;
     Mode mode = Mode::Previrtualized;
-    int memfd = -1;
+    tenders::UniqueFd memfd;  // guest RAM
     uint64_t ram_size = 0;
     GuestMemory memory;
     devices::MonotonicClock clock;
@@ -96,12 +97,13 @@ struct Machine final : Backend {
     devices::PortBus bus;
     std::set<uint16_t> unknown_ports;
     std::set<uint64_t> unknown_device_memory;
-    std::FILE* trace = nullptr;  // --trace-exits: a line per trap, the format `previrt annotate` reads
+    tenders::UniqueFile trace;  // --trace-exits: a line per trap, the format `previrt annotate` reads
     std::unique_ptr<UserSpace> user;
     RewriteResult sites;
     sites::InsnDecoder decoder;
     std::string serial;
-    int serial_fd = 1;
+    int serial_fd = 1;          // standard output, or serial_file
+    tenders::UniqueFd serial_file;  // --serial FILE
     bool console_input = false;
     timer_t timer{};
     uint64_t deadline = UINT64_MAX;  // --timeout
@@ -147,7 +149,7 @@ struct Machine final : Backend {
     // The guest kernel's view of a user page, in this process.
     void mirror_map(uint64_t va, uint64_t pa, bool writable) {
         mmap(reinterpret_cast<void*>(va & ~0xfffull), 4096, PROT_READ | (writable ? PROT_WRITE : 0),
-             MAP_SHARED | MAP_FIXED, memfd, off_t(pa & ~0xfffull));
+             MAP_SHARED | MAP_FIXED, memfd.get(), off_t(pa & ~0xfffull));
         mirror_dirty = true;
         ++stats.mirror_maps;
     }

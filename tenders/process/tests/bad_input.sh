@@ -26,6 +26,16 @@ run missing "$dir/no-such-image"
 [ "$status" -eq 120 ] || fail "a missing image: status $status, not 120"
 grep -q "no-such-image" "$dir/missing.err" || fail "the error does not name the missing file"
 
+# Files it cannot write: 126, naming them, and nothing left running.
+"$previrt" run --on process "$image" --serial "$dir/no-dir/serial" --timeout 60 </dev/null 2>"$dir/serial.err"
+status=$?
+cat "$dir/serial.err"
+[ "$status" -eq 126 ] || fail "--serial in a missing folder: status $status, not 126"
+grep -q "cannot write $dir/no-dir/serial" "$dir/serial.err" || fail "the error does not name the serial file"
+run trace "$image" --trace-exits "$dir/no-dir/trace"
+[ "$status" -eq 126 ] || fail "--trace-exits in a missing folder: status $status, not 126"
+grep -q "cannot write $dir/no-dir/trace" "$dir/trace.err" || fail "the error does not name the trace file"
+
 # Without site records: a warning, and the guest runs pure (so the self-test
 # shows pure virtualization's failures instead of passing).
 objcopy --remove-section previrt_sites "$image" "$dir/no-sites.elf" || fail "objcopy"

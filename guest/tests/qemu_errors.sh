@@ -28,5 +28,15 @@ expect 126 "QEMU failed" "$previrt" run --on qemu "$image" --serial /nonexistent
 printf '#!/bin/sh\necho "qemu-system-x86_64: cannot start: this one is broken" >&2\nexit 1\n' >"$tmp/qemu"
 chmod +x "$tmp/qemu"
 expect 126 "cannot start: this one is broken" env PREVIRT_QEMU="$tmp/qemu" "$previrt" run --on qemu "$image"
+# One that exits 1 and says nothing: still QEMU's failure, since the machine never started.
+printf '#!/bin/sh\nexit 1\n' >"$tmp/silent-qemu"
+chmod +x "$tmp/silent-qemu"
+expect 126 "QEMU failed before the machine started (exit status 1)" \
+    env PREVIRT_QEMU="$tmp/silent-qemu" "$previrt" run --on qemu "$image"
+# One that never starts the machine: named once --timeout passes.
+printf '#!/bin/sh\nexec sleep 30\n' >"$tmp/stuck-qemu"
+chmod +x "$tmp/stuck-qemu"
+expect 126 "QEMU did not start the machine within --timeout 2s" \
+    env PREVIRT_QEMU="$tmp/stuck-qemu" "$previrt" run --on qemu "$image" --timeout 2
 expect 126 "cannot start /nonexistent/qemu" env PREVIRT_QEMU=/nonexistent/qemu "$previrt" run --on qemu "$image"
 echo "ok: every failure named"

@@ -10,4 +10,10 @@ namespace previrt::tenders {
 // one of the kExit* statuses. Messages go to stderr.
 int run_on_qemu(const RunOptions& options);
 
+// What QEMU's end (its wait status) means: the guest's status through
+// isa-debug-exit, kExitGuestNoStatus for a reset, or kExitPlatform when QEMU
+// ended before the machine was started or reported an error of its own.
+// Says which on stderr.
+int exit_status(int wait_status, bool machine_started, bool qemu_reported_error);
+
 }  // namespace previrt::tenders

@@ -7,38 +7,18 @@
 #include <algorithm>
 #include <utility>
 
-#include "devices/reg_field.h"
+#include "pc/cmos_rtc.h"
 
 namespace previrt::devices {
 namespace {
 
-using Field = RegField<uint8_t>;
+using namespace pc::cmos;
 
-// MC146818A, Figure 3: the clock's registers; the century byte is the PC's
-// (IBM PC AT Technical Reference, CMOS RAM map, 32h).
-constexpr uint8_t kSeconds = 0x00, kMinutes = 0x02, kHours = 0x04, kDayOfWeek = 0x06, kDayOfMonth = 0x07, kMonth = 0x08,
-                  kYear = 0x09, kRegisterA = 0x0a, kRegisterB = 0x0b, kRegisterC = 0x0c, kRegisterD = 0x0d,
-                  kCentury = 0x32;
-
-// The PC's memory size bytes, in KiB: base memory (15h-16h), extended memory
-// above 1 MiB as configured (17h-18h) and as POST found it (30h-31h). 34h-35h,
-// memory above 16 MiB in 64 KiB units, is what SeaBIOS and QEMU add.
-constexpr uint8_t kBaseMemory = 0x15, kExtendedMemory = 0x17, kActualExtendedMemory = 0x30, kMemoryAbove16M = 0x34;
 constexpr unsigned kBaseMemoryKib = 640;
 
-constexpr Field kIndex{6, 0};  // bit 7 of the index write gates NMI on the PC, nothing here
-
-// Register A: UIP (bit 7) is read-only; bits 6:4 choose the time base, 3:0 the
-// periodic rate. 0x26 is the 32.768 kHz base and 1024 Hz rate every PC BIOS sets.
-constexpr Field kUpdateInProgress{7};
+// Register A after reset: the 32.768 kHz time base and 1024 Hz rate every PC BIOS sets.
 constexpr uint8_t kRegisterAReset = 0x26;
-// Register B.
-constexpr Field kSet{7}, kBinary{2}, kTwentyFourHour{1};
-constexpr uint8_t kRegisterBReset = kTwentyFourHour.mask();
-// Register D: VRT, the battery is good and the time valid. Read-only.
-constexpr uint8_t kValidRamAndTime = 0x80;
-// Table 3: in 12-hour mode the hours byte carries PM in bit 7.
-constexpr Field kPm{7}, kHours12{6, 0};
+constexpr uint8_t kRegisterBReset = RegisterB::kTwentyFourHour.mask();
 
 constexpr int64_t kSecondsPerDay = 86400;
 
@@ -86,7 +66,7 @@ int64_t to_seconds(int64_t year, unsigned month, unsigned day, unsigned hour, un
     return days_from_civil(year, month, day) * kSecondsPerDay + hour * 3600 + minute * 60 + second;
 }
 
-void set_word(std::array<uint8_t, 128>& ram, uint8_t index, uint64_t value) {
+void set_word(std::array<uint8_t, kBytes>& ram, uint8_t index, uint64_t value) {
     uint16_t word = static_cast<uint16_t>(std::min<uint64_t>(value, 0xffff));
     ram[index] = static_cast<uint8_t>(word);
     ram[index + 1] = static_cast<uint8_t>(word >> 8);
@@ -121,7 +101,7 @@ void CmosRtc::write8(uint16_t port, uint8_t value) {
 }
 
 CmosRtc::DateTime CmosRtc::current() const {
-    if (kSet.test(ram_[kRegisterB])) return held_;
+    if (RegisterB::kSet.test(ram_[kRegisterB])) return held_;
     int64_t t = clock_() + offset_;
     int64_t days = floor_div(t, kSecondsPerDay);
     auto second_of_day = static_cast<unsigned>(t - days * kSecondsPerDay);
@@ -130,12 +110,12 @@ CmosRtc::DateTime CmosRtc::current() const {
 }
 
 uint8_t CmosRtc::encode(unsigned value) const {
-    if (kBinary.test(ram_[kRegisterB])) return static_cast<uint8_t>(value);
+    if (RegisterB::kBinary.test(ram_[kRegisterB])) return static_cast<uint8_t>(value);
     return static_cast<uint8_t>((value / 10 % 10) << 4 | value % 10);
 }
 
 bool CmosRtc::decode(uint8_t raw, unsigned& value) const {
-    if (kBinary.test(ram_[kRegisterB])) {
+    if (RegisterB::kBinary.test(ram_[kRegisterB])) {
         value = raw;
         return true;
     }
@@ -152,8 +132,8 @@ uint8_t CmosRtc::read_register(uint8_t index) {
         case kMinutes:
             return encode(now.minute);
         case kHours:
-            if (kTwentyFourHour.test(ram_[kRegisterB])) return encode(now.hour);
-            return kPm.set(encode(now.hour % 12 == 0 ? 12 : now.hour % 12), now.hour >= 12);
+            if (RegisterB::kTwentyFourHour.test(ram_[kRegisterB])) return encode(now.hour);
+            return Hours::kPm.set(encode(now.hour % 12 == 0 ? 12 : now.hour % 12), now.hour >= 12);
         case kDayOfWeek: {
             // Table 3: Sunday is 1; 1970-01-01 was a Thursday.
             int64_t days = floor_div(to_seconds(now.year, now.month, now.day, 0, 0, 0), kSecondsPerDay);
@@ -168,11 +148,11 @@ uint8_t CmosRtc::read_register(uint8_t index) {
         case kCentury:
             return encode(static_cast<unsigned>(now.year / 100));
         case kRegisterA:
-            return kUpdateInProgress.set(ram_[kRegisterA], 0);
+            return RegisterA::kUpdateInProgress.set(ram_[kRegisterA], 0);
         case kRegisterC:
             return 0;
         case kRegisterD:
-            return kValidRamAndTime;
+            return RegisterD::kValidRamAndTime.mask();
         default:
             return ram_[index];
     }
@@ -192,7 +172,7 @@ void CmosRtc::write_register(uint8_t index, uint8_t value) {
         case kDayOfWeek:
             break;  // follows from the date
         case kRegisterA:
-            ram_[kRegisterA] = kUpdateInProgress.set(value, 0);
+            ram_[kRegisterA] = RegisterA::kUpdateInProgress.set(value, 0);
             break;
         case kRegisterB:
             write_register_b(value);
@@ -210,7 +190,7 @@ void CmosRtc::write_register(uint8_t index, uint8_t value) {
 // registers one by one without an update carrying into a field it has yet to
 // write; clearing SET starts the clock from what was written.
 void CmosRtc::write_register_b(uint8_t value) {
-    bool was_set = kSet.test(ram_[kRegisterB]), set = kSet.test(value);
+    bool was_set = RegisterB::kSet.test(ram_[kRegisterB]), set = RegisterB::kSet.test(value);
     if (!was_set && set) held_ = current();
     ram_[kRegisterB] = value;
     if (was_set && !set) {
@@ -222,9 +202,9 @@ void CmosRtc::write_register_b(uint8_t value) {
 // Replaces one field of the time; a value out of the field's range (or not
 // BCD in BCD mode) is ignored.
 void CmosRtc::write_time(uint8_t index, uint8_t value) {
-    bool twelve_hour = index == kHours && !kTwentyFourHour.test(ram_[kRegisterB]);
+    bool twelve_hour = index == kHours && !RegisterB::kTwentyFourHour.test(ram_[kRegisterB]);
     unsigned v;
-    if (!decode(twelve_hour ? kHours12.get(value) : value, v)) return;
+    if (!decode(twelve_hour ? Hours::kHours12.get(value) : value, v)) return;
     DateTime t = current();
     switch (index) {
         case kSeconds:
@@ -238,7 +218,7 @@ void CmosRtc::write_time(uint8_t index, uint8_t value) {
         case kHours:
             if (twelve_hour) {
                 if (v < 1 || v > 12) return;
-                v = v % 12 + (kPm.test(value) ? 12 : 0);
+                v = v % 12 + (Hours::kPm.test(value) ? 12 : 0);
             }
             if (v > 23) return;
             t.hour = v;
@@ -260,7 +240,7 @@ void CmosRtc::write_time(uint8_t index, uint8_t value) {
             t.year = v * 100 + t.year % 100;
             break;
     }
-    if (kSet.test(ram_[kRegisterB]))
+    if (RegisterB::kSet.test(ram_[kRegisterB]))
         held_ = t;
     else
         offset_ = to_seconds(t.year, t.month, t.day, t.hour, t.minute, t.second) - clock_();

@@ -17,18 +17,14 @@
 #include <array>
 #include <cstdint>
 
-#include "devices/callback.h"
-
 #include "devices/byte_port_device.h"
+#include "devices/callback.h"
+#include "pc/cmos_rtc.h"
 
 namespace previrt::devices {
 
 class CmosRtc final : public BytePortDevice {
 public:
-    static constexpr uint16_t kIndexPort = 0x70;
-    static constexpr uint16_t kDataPort = 0x71;
-    static constexpr uint16_t kPorts = 2;
-
     using Clock = Callback<int64_t()>;
 
     // `ram_bytes`: the guest's RAM, contiguous from address 0, for the memory
@@ -55,7 +51,7 @@ private:
     bool decode(uint8_t raw, unsigned& value) const;
 
     Clock clock_;
-    std::array<uint8_t, 128> ram_{};
+    std::array<uint8_t, pc::cmos::kBytes> ram_{};
     uint8_t index_ = 0;
     int64_t offset_ = 0;  // the guest's time minus the clock's, in seconds
     // The time while register B's SET bit stops the clock, field by field: what

@@ -4,9 +4,8 @@ namespace previrt::devices {
 namespace {
 
 constexpr uint8_t kRevision = 0x02;  // what QEMU's i440FX reports ("rev 02" in lspci)
-// PCI 3.0, Appendix D: base class 06h (bridge), subclass 00h (host), interface 00h.
-constexpr uint32_t kClassHostBridge = 0x06'00'00;
-constexpr uint8_t kHeaderTypeDevice = 0x00;  // PCI 3.0, 6.2.1: a type 0 header, one function
+// The class code's three bytes: base class, subclass, interface 00h.
+constexpr uint32_t kClassHostBridge = pci::kClassBridge << 16 | pci::kSubclassHost << 8;
 // QEMU's subsystem IDs for its machine types: Red Hat, "QEMU Virtual Machine".
 constexpr uint16_t kSubsystemVendor = 0x1af4, kSubsystem = 0x1100;
 // PCI 3.0, 6.2.2: the command register bits a guest can change here (I/O,
@@ -21,7 +20,7 @@ I440fxHostBridge::I440fxHostBridge() {
     config_.set(pci::kDeviceId, 2, kDevice);
     config_.set(pci::kRevisionId, 1, kRevision);
     config_.set(pci::kClassCode, 3, kClassHostBridge);
-    config_.set(pci::kHeaderType, 1, kHeaderTypeDevice);
+    config_.set(pci::kHeaderType, 1, pci::kLayoutDevice);  // a type 0 header, one function
     config_.set(pci::kSubsystemVendorId, 2, kSubsystemVendor);
     config_.set(pci::kSubsystemId, 2, kSubsystem);
     config_.set_writable(pci::kCommand, 2, kCommandWritable);

@@ -1,5 +1,5 @@
 // The PC board every platform of previrt offers the guest: which device
-// model answers which I/O ports, by the models' own constants (IBM PC AT
+// model answers which I/O ports, by the PC's constants in abi/pc (IBM PC AT
 // Technical Reference, I/O address map). The monitors wire their port buses
 // from it, and the in-place VMM and previrt-vmm's side of its channel find a
 // port's model in it. Freestanding: constants and a lookup, nothing else.
@@ -26,13 +26,13 @@ struct PortRange {
 };
 
 inline constexpr PortRange kPorts[] = {
-    {Pic8259Pair::kMasterBase, Pic8259Pair::kPortsPerChip, Device::Pic, "pic master"},
-    {Pic8259Pair::kSlaveBase, Pic8259Pair::kPortsPerChip, Device::Pic, "pic slave"},
-    {Pit8254::kBase, Pit8254::kPorts, Device::Pit, "pit"},
-    {Pit8254::kPortB, 1, Device::Pit, "port b"},  // the PIT's gate 2 and speaker, as the PC wires them
-    {Uart16550::kCom1Base, Uart16550::kPorts, Device::Com1, "com1"},
-    {PciHost::kAddressPort, PciHost::kPorts, Device::PciHost, "pci"},
-    {CmosRtc::kIndexPort, CmosRtc::kPorts, Device::Cmos, "cmos"},
+    {pc::pic8259::kMasterBase, pc::pic8259::kPortsPerChip, Device::Pic, "pic master"},
+    {pc::pic8259::kSlaveBase, pc::pic8259::kPortsPerChip, Device::Pic, "pic slave"},
+    {pc::pit8254::kBase, pc::pit8254::kPorts, Device::Pit, "pit"},
+    {pc::pit8254::kPortB, 1, Device::Pit, "port b"},  // the PIT's gate 2 and speaker, as the PC wires them
+    {pc::uart16550::kCom1Base, pc::uart16550::kPorts, Device::Com1, "com1"},
+    {pc::pci::kConfigAddressPort, pc::pci::kConfigPorts, Device::PciHost, "pci"},
+    {pc::cmos::kIndexPort, pc::cmos::kPorts, Device::Cmos, "cmos"},
     {ExitPort::kBase, ExitPort::kPorts, Device::ExitPort, "exit"},
     {PostPort::kPort, 1, Device::Post, "post"},
 };

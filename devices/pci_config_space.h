@@ -7,20 +7,11 @@
 #include <array>
 #include <cstdint>
 
+#include "pc/pci.h"
+
 namespace previrt::devices {
 
-namespace pci {
-// The type 0 header, PCI 3.0, 6.1 (Figure 6-1).
-inline constexpr uint8_t kVendorId = 0x00;
-inline constexpr uint8_t kDeviceId = 0x02;
-inline constexpr uint8_t kCommand = 0x04;
-inline constexpr uint8_t kStatus = 0x06;
-inline constexpr uint8_t kRevisionId = 0x08;
-inline constexpr uint8_t kClassCode = 0x09;  // three bytes: programming interface, subclass, base class
-inline constexpr uint8_t kHeaderType = 0x0e;
-inline constexpr uint8_t kSubsystemVendorId = 0x2c;
-inline constexpr uint8_t kSubsystemId = 0x2e;
-}  // namespace pci
+namespace pci = pc::pci;  // the header's offsets
 
 class PciConfigSpace {
 public:

@@ -14,16 +14,12 @@
 #include "devices/i440fx_host_bridge.h"
 #include "devices/pci_device.h"
 #include "devices/port_device.h"
+#include "pc/pci.h"
 
 namespace previrt::devices {
 
 class PciHost final : public PortDevice {
 public:
-    static constexpr uint16_t kAddressPort = 0xcf8;
-    static constexpr uint16_t kDataPort = 0xcfc;
-    static constexpr uint16_t kPorts = 8;  // 0xcf8-0xcff
-    static constexpr unsigned kSlots = 32, kFunctions = 8;
-
     // With the host bridge at 00:00.0.
     PciHost();
     PciHost(const PciHost&) = delete;
@@ -52,7 +48,7 @@ private:
     PciDevice* target(uint16_t port, unsigned size, uint8_t& offset) const;
 
     I440fxHostBridge host_bridge_;
-    std::array<PciDevice*, kSlots * kFunctions> functions_{};
+    std::array<PciDevice*, pc::pci::kDevices * pc::pci::kFunctions> functions_{};
     uint32_t address_ = 0;
 };
 

@@ -2,41 +2,12 @@
 
 #include <utility>
 
-#include "devices/reg_field.h"
+#include "pc/pic8259.h"
 
 namespace previrt::devices {
 namespace {
 
-using Field = RegField<uint8_t>;
-
-constexpr unsigned kLinesPerChip = 8;
-
-// A write to A0 = 0 is ICW1 if D4 is set, else OCW3 if D3 is set, else OCW2
-// ("Initialization Command Words", "Operation Command Words").
-constexpr Field kIsIcw1{4}, kIsOcw3{3};
-
-// ICW1. A7-A5 and ADI are the 8080's call address, nothing to an x86.
-constexpr Field kIcw1NeedIcw4{0}, kIcw1Single{1}, kIcw1LevelTriggered{3};
-// ICW2 in 8086 mode: T7-T3, the vector of line 0; the chip puts the line in the low three bits.
-constexpr Field kIcw2VectorBase{7, 3}, kVectorLine{2, 0};
-// ICW4. BUF and M/S choose the SP/EN pin's use: the pair knows which chip is which.
-constexpr Field kIcw4AutoEoi{1}, kIcw4SpecialFullyNested{4};
-
-// OCW2: R, SL and EOI in D7-D5, the level for the specific commands in D2-D0.
-constexpr Field kOcw2Command{7, 5}, kOcw2Level{2, 0};
-constexpr unsigned kRotateInAeoiClear = 0b000, kNonSpecificEoi = 0b001, kNoOperation = 0b010, kSpecificEoi = 0b011,
-                   kRotateInAeoiSet = 0b100, kRotateOnNonSpecificEoi = 0b101, kSetPriority = 0b110,
-                   kRotateOnSpecificEoi = 0b111;
-
-// OCW3: RIS takes effect only with RR, SMM only with ESMM.
-constexpr Field kOcw3ReadIsr{0}, kOcw3ReadRegister{1}, kOcw3Poll{2}, kOcw3SpecialMask{5}, kOcw3EnableSpecialMask{6};
-
-// The poll word ("Poll Command"): I, then the highest requesting level in W2-W0.
-constexpr Field kPollInterrupt{7};
-
-// "Interrupt Sequence": with no request left at the acknowledge the chip
-// answers as for IR7, without setting its in-service bit.
-constexpr unsigned kSpuriousLine = 7;
+using namespace pc::pic8259;
 
 constexpr uint8_t bit(unsigned line) { return static_cast<uint8_t>(1u << line); }
 
@@ -167,14 +138,14 @@ void Pic8259Pair::Chip::set_input(unsigned line, bool level) {
     input_ = level ? input_ | b : input_ & ~b;
 }
 
-uint8_t Pic8259Pair::Chip::requests() const { return kIcw1LevelTriggered.test(icw1_) ? input_ : irr_; }
+uint8_t Pic8259Pair::Chip::requests() const { return Icw1::kLevelTriggered.test(icw1_) ? input_ : irr_; }
 
-uint8_t Pic8259Pair::Chip::cascade_lines() const { return master_ && !kIcw1Single.test(icw1_) ? icw3_ : 0; }
+uint8_t Pic8259Pair::Chip::cascade_lines() const { return master_ && !Icw1::kSingle.test(icw1_) ? icw3_ : 0; }
 
 bool Pic8259Pair::Chip::cascades(unsigned line) const { return (cascade_lines() & bit(line)) != 0; }
 
 uint8_t Pic8259Pair::Chip::vector(unsigned line) const {
-    return static_cast<uint8_t>((icw2_ & kIcw2VectorBase.mask()) | kVectorLine.of(line));
+    return static_cast<uint8_t>((icw2_ & Icw2::kVectorBase.mask()) | kVectorLine.of(line));
 }
 
 // "Fully Nested Mode": the highest-priority unmasked request, unless a line of
@@ -188,7 +159,7 @@ int Pic8259Pair::Chip::resolve() const {
     if (!pending) return -1;
     uint8_t blocking = isr_;
     if (special_mask_) blocking &= ~imr_;
-    if (kIcw4SpecialFullyNested.test(icw4_)) blocking &= ~cascade_lines();
+    if (Icw4::kSpecialFullyNested.test(icw4_)) blocking &= ~cascade_lines();
     for (unsigned p = 0; p < kLinesPerChip; ++p) {
         unsigned line = line_at(p);
         if (blocking & bit(line)) return -1;
@@ -208,7 +179,7 @@ int Pic8259Pair::Chip::highest_in_service() const {
 // line then takes the lowest priority.
 void Pic8259Pair::Chip::accept(unsigned line) {
     irr_ &= ~bit(line);
-    if (!kIcw4AutoEoi.test(icw4_))
+    if (!Icw4::kAutoEoi.test(icw4_))
         isr_ |= bit(line);
     else if (rotate_on_aeoi_)
         lowest_ = line;
@@ -222,7 +193,7 @@ uint8_t Pic8259Pair::Chip::read(bool a0) {
         int line = resolve();
         if (line < 0) return 0;
         accept(static_cast<unsigned>(line));
-        return static_cast<uint8_t>(kPollInterrupt.of(1) | kVectorLine.of(static_cast<unsigned>(line)));
+        return static_cast<uint8_t>(PollWord::kInterrupt.of(1) | PollWord::kLevel.of(static_cast<unsigned>(line)));
     }
     if (a0) return imr_;
     return read_isr_ ? isr_ : requests();  // "Reading the 8259A Status"
@@ -230,9 +201,9 @@ uint8_t Pic8259Pair::Chip::read(bool a0) {
 
 void Pic8259Pair::Chip::write(bool a0, uint8_t value) {
     if (!a0) {
-        if (kIsIcw1.test(value))
+        if (Icw1::kInit.test(value))
             write_icw1(value);
-        else if (kIsOcw3.test(value))
+        else if (Ocw3::kIsOcw3.test(value))
             write_ocw3(value);
         else
             write_ocw2(value);
@@ -243,11 +214,11 @@ void Pic8259Pair::Chip::write(bool a0, uint8_t value) {
     switch (next_icw_) {
         case 2:
             icw2_ = value;
-            next_icw_ = !kIcw1Single.test(icw1_) ? 3 : kIcw1NeedIcw4.test(icw1_) ? 4 : 0;
+            next_icw_ = !Icw1::kSingle.test(icw1_) ? 3 : Icw1::kNeedIcw4.test(icw1_) ? 4 : 0;
             break;
         case 3:
             icw3_ = value;
-            next_icw_ = kIcw1NeedIcw4.test(icw1_) ? 4 : 0;
+            next_icw_ = Icw1::kNeedIcw4.test(icw1_) ? 4 : 0;
             break;
         case 4:
             icw4_ = value;
@@ -267,7 +238,7 @@ void Pic8259Pair::Chip::write(bool a0, uint8_t value) {
 // in-service bits go too: a driver that starts over sends no EOI for them.
 void Pic8259Pair::Chip::write_icw1(uint8_t value) {
     icw1_ = value;
-    if (!kIcw1NeedIcw4.test(value)) icw4_ = 0;
+    if (!Icw1::kNeedIcw4.test(value)) icw4_ = 0;
     irr_ = isr_ = imr_ = 0;
     lowest_ = kLinesPerChip - 1;
     special_mask_ = read_isr_ = poll_ = rotate_on_aeoi_ = false;
@@ -277,35 +248,35 @@ void Pic8259Pair::Chip::write_icw1(uint8_t value) {
 
 // "Operation Command Words", OCW2: the EOI and rotation commands.
 void Pic8259Pair::Chip::write_ocw2(uint8_t value) {
-    unsigned level = kOcw2Level.get(value);
+    unsigned level = Ocw2::kLevel.get(value);
     int line;
-    switch (kOcw2Command.get(value)) {
-        case kNonSpecificEoi:
+    switch (Ocw2::kCommand.get(value)) {
+        case Ocw2::kNonSpecificEoi:
             if ((line = highest_in_service()) >= 0) isr_ &= ~bit(static_cast<unsigned>(line));
             break;
-        case kSpecificEoi:
+        case Ocw2::kSpecificEoi:
             isr_ &= ~bit(level);
             break;
-        case kRotateOnNonSpecificEoi:
+        case Ocw2::kRotateOnNonSpecificEoi:
             if ((line = highest_in_service()) >= 0) {
                 isr_ &= ~bit(static_cast<unsigned>(line));
                 lowest_ = static_cast<unsigned>(line);
             }
             break;
-        case kRotateOnSpecificEoi:
+        case Ocw2::kRotateOnSpecificEoi:
             isr_ &= ~bit(level);
             lowest_ = level;
             break;
-        case kSetPriority:
+        case Ocw2::kSetPriority:
             lowest_ = level;
             break;
-        case kRotateInAeoiSet:
+        case Ocw2::kRotateInAeoiSet:
             rotate_on_aeoi_ = true;
             break;
-        case kRotateInAeoiClear:
+        case Ocw2::kRotateInAeoiClear:
             rotate_on_aeoi_ = false;
             break;
-        case kNoOperation:
+        case Ocw2::kNoOperation:
             break;
     }
 }
@@ -313,9 +284,9 @@ void Pic8259Pair::Chip::write_ocw2(uint8_t value) {
 // OCW3: which register A0 = 0 reads back (kept until changed), the poll
 // command and special mask mode.
 void Pic8259Pair::Chip::write_ocw3(uint8_t value) {
-    if (kOcw3ReadRegister.test(value)) read_isr_ = kOcw3ReadIsr.test(value);
-    if (kOcw3Poll.test(value)) poll_ = true;
-    if (kOcw3EnableSpecialMask.test(value)) special_mask_ = kOcw3SpecialMask.test(value);
+    if (Ocw3::kReadRegister.test(value)) read_isr_ = Ocw3::kReadIsr.test(value);
+    if (Ocw3::kPoll.test(value)) poll_ = true;
+    if (Ocw3::kEnableSpecialMask.test(value)) special_mask_ = Ocw3::kSpecialMask.test(value);
 }
 
 }  // namespace previrt::devices

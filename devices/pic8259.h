@@ -27,17 +27,12 @@
 
 #include "devices/byte_port_device.h"
 #include "devices/irq_line.h"
+#include "pc/pic8259.h"
 
 namespace previrt::devices {
 
 class Pic8259Pair final : public BytePortDevice {
 public:
-    static constexpr uint16_t kMasterBase = 0x20;  // IBM PC AT Technical Reference, I/O address map
-    static constexpr uint16_t kSlaveBase = 0xa0;
-    static constexpr uint16_t kPortsPerChip = 2;  // A0 selects one of two ports
-    static constexpr unsigned kLines = 16;
-    static constexpr unsigned kCascadeIrq = 2;  // the master line the slave's INT is wired to
-
     // `intr` is the master's INT pin, the CPU's INTR input, driven as a level.
     explicit Pic8259Pair(IrqLine intr);
 

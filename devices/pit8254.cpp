@@ -3,35 +3,20 @@
 #include <algorithm>
 #include <utility>
 
-#include "devices/reg_field.h"
+#include "pc/pit8254.h"
 
 namespace previrt::devices {
 namespace {
 
-using Field = RegField<uint8_t>;
+using namespace pc::pit8254;
 
 constexpr uint64_t kNever = UINT64_MAX;
 constexpr uint64_t kNsPerSecond = 1'000'000'000;
 
-// "Control Word Format": SC1-SC0 pick the counter (11: the read-back command),
-// RW1-RW0 the access (00: the counter latch command), M2-M0 the mode (M2 is a
-// don't care for modes 2 and 3, so 6 and 7 are 2 and 3), BCD the number base.
-constexpr Field kCwCounter{7, 6}, kCwAccess{5, 4}, kCwMode{3, 1}, kCwBcd{0}, kCwProgramming{5, 0};
-constexpr unsigned kSelectReadBack = 0b11;
-constexpr unsigned kAccessLatch = 0b00, kAccessLsb = 0b01, kAccessMsb = 0b10;
-constexpr unsigned kModeM2 = 0b100, kModeM1 = 0b010;
 // What the model holds before the first control word: mode 3, LSB then MSB, as
 // a BIOS leaves channel 0, but with no count yet: OUT high, nothing counting.
-constexpr uint8_t kResetControl = kCwAccess.of(0b11) | kCwMode.of(3);
+constexpr uint8_t kResetControl = ControlWord::kAccess.of(ControlWord::kAccessLowThenHigh) | ControlWord::kMode.of(3);
 
-// "Read-Back Command": COUNT and STATUS are active low, CNT2-CNT0 pick the counters.
-constexpr Field kReadBackCountN{5}, kReadBackStatusN{4}, kReadBackCounters{3, 1};
-// "Status Byte": OUT, NULL COUNT, then the counter's control word bits 5-0.
-constexpr Field kStatusOut{7}, kStatusNullCount{6};
-
-// Port B (IBM PC AT Technical Reference, port 61h): bits 3-0 are written and
-// read back, bit 4 toggles with each refresh request, bit 5 is channel 2's OUT.
-constexpr Field kPortBGate2{0}, kPortBWritable{3, 0}, kPortBRefresh{4}, kPortBOut2{5};
 // The AT BIOS runs channel 1 (the refresh request) in mode 2 with a count of
 // 18, a request every 15.1 us; this model has no BIOS, so the toggle keeps that rate itself.
 constexpr uint64_t kRefreshTicks = 18;
@@ -42,7 +27,7 @@ constexpr uint32_t kBinaryModulus = 1u << 16, kBcdModulus = 10000;
 // Input clock ticks since the Clock's origin, exact for any time: a whole
 // second is kInputHz ticks, and the remainder's product fits in 64 bits.
 constexpr uint64_t tick_at(uint64_t ns) {
-    return ns / kNsPerSecond * Pit8254::kInputHz + ns % kNsPerSecond * Pit8254::kInputHz / kNsPerSecond;
+    return ns / kNsPerSecond * kInputHz + ns % kNsPerSecond * kInputHz / kNsPerSecond;
 }
 
 // The last tick a Clock can reach. Nothing of a restored timer lies past it,
@@ -51,8 +36,8 @@ constexpr uint64_t kLastTick = tick_at(UINT64_MAX);
 
 // The first nanosecond at which tick_at() reaches `tick` (at most kLastTick).
 uint64_t ns_at(uint64_t tick) {
-    uint64_t rest = tick % Pit8254::kInputHz * kNsPerSecond;
-    return tick / Pit8254::kInputHz * kNsPerSecond + (rest + Pit8254::kInputHz - 1) / Pit8254::kInputHz;
+    uint64_t rest = tick % kInputHz * kNsPerSecond;
+    return tick / kInputHz * kNsPerSecond + (rest + kInputHz - 1) / kInputHz;
 }
 
 // Four BCD digits, one per nibble.
@@ -92,10 +77,10 @@ Pit8254::State Pit8254::save() const {
 
 void Pit8254::restore(const State& state) {
     last_tick_ = std::min(state.last_tick, kLastTick);
-    port_b_ = state.port_b & kPortBWritable.mask();
+    port_b_ = state.port_b & PortB::kWritable.mask();
     counters_[0].restore(state.counters[0], true);
     counters_[1].restore(state.counters[1], true);
-    counters_[2].restore(state.counters[2], kPortBGate2.test(port_b_));
+    counters_[2].restore(state.counters[2], PortB::kTimer2Gate.test(port_b_));
     out0_.restore(state.out0 != 0);
 }
 
@@ -116,8 +101,8 @@ uint64_t Pit8254::catch_up() {
 uint8_t Pit8254::read8(uint16_t port) {
     uint64_t t = catch_up();
     if (port == kPortB)
-        return static_cast<uint8_t>(port_b_ | kPortBRefresh.of(t / kRefreshTicks % 2) |
-                                    kPortBOut2.of(counters_[2].out(t)));
+        return static_cast<uint8_t>(port_b_ | PortB::kRefresh.of(t / kRefreshTicks % 2) |
+                                    PortB::kTimer2Out.of(counters_[2].out(t)));
     unsigned index = static_cast<uint16_t>(port - kBase);
     if (index < counters_.size()) return counters_[index].read_byte(t);
     // The control word register cannot be read ("Read/Write Operations
@@ -130,8 +115,8 @@ void Pit8254::write8(uint16_t port, uint8_t value) {
     bool before = counters_[0].out(t);
     unsigned index = static_cast<uint16_t>(port - kBase);
     if (port == kPortB) {
-        port_b_ = value & kPortBWritable.mask();
-        counters_[2].set_gate(kPortBGate2.test(value), t);
+        port_b_ = value & PortB::kWritable.mask();
+        counters_[2].set_gate(PortB::kTimer2Gate.test(value), t);
     } else if (index < counters_.size()) {
         counters_[index].write_byte(value, t);
     } else if (index == counters_.size()) {
@@ -144,15 +129,15 @@ void Pit8254::write8(uint16_t port, uint8_t value) {
 }
 
 void Pit8254::write_control(uint8_t value, uint64_t t) {
-    unsigned select = kCwCounter.get(value);
-    if (select == kSelectReadBack) {
+    unsigned select = ControlWord::kCounter.get(value);
+    if (select == ControlWord::kSelectReadBack) {
         // A counter already latched keeps its first latch until it is read.
         for (unsigned i = 0; i < counters_.size(); ++i) {
-            if (!(kReadBackCounters.get(value) & (1u << i))) continue;
-            if (!kReadBackCountN.test(value)) counters_[i].latch_count(t);
-            if (!kReadBackStatusN.test(value)) counters_[i].latch_status(t);
+            if (!(ReadBack::kCounters.get(value) & (1u << i))) continue;
+            if (!ReadBack::kCountN.test(value)) counters_[i].latch_count(t);
+            if (!ReadBack::kStatusN.test(value)) counters_[i].latch_status(t);
         }
-    } else if (kCwAccess.get(value) == kAccessLatch) {
+    } else if (ControlWord::kAccess.get(value) == ControlWord::kAccessLatch) {
         counters_[select].latch_count(t);
     } else {
         counters_[select].program(value, t);
@@ -160,11 +145,11 @@ void Pit8254::write_control(uint8_t value, uint64_t t) {
 }
 
 unsigned Pit8254::Counter::mode() const {
-    unsigned m = kCwMode.get(control);
-    return m & kModeM1 ? m & ~kModeM2 : m;
+    unsigned m = ControlWord::kMode.get(control);
+    return m & ControlWord::kModeM1 ? m & ~ControlWord::kModeM2 : m;
 }
 
-bool Pit8254::Counter::bcd() const { return kCwBcd.test(control); }
+bool Pit8254::Counter::bcd() const { return ControlWord::kBcd.test(control); }
 
 uint32_t Pit8254::Counter::modulus() const { return bcd() ? kBcdModulus : kBinaryModulus; }
 
@@ -265,7 +250,7 @@ void Pit8254::Counter::start(uint64_t at) {
 // byte order; the counter waits for a count, with NULL COUNT set.
 void Pit8254::Counter::program(uint8_t control_word, uint64_t t) {
     held = value(t);  // what a read returns until then is undefined: keep the last count
-    control = kCwProgramming.get(control_word);
+    control = ControlWord::kProgramming.get(control_word);
     has_count = armed = counting = reload_pending = false;
     null_until = kNever;
     write_msb = read_msb = false;
@@ -273,11 +258,11 @@ void Pit8254::Counter::program(uint8_t control_word, uint64_t t) {
 }
 
 void Pit8254::Counter::write_byte(uint8_t byte, uint64_t t) {
-    switch (kCwAccess.get(control)) {
-        case kAccessLsb:
+    switch (ControlWord::kAccess.get(control)) {
+        case ControlWord::kAccessLsb:
             load(byte, t);
             break;
-        case kAccessMsb:
+        case ControlWord::kAccessMsb:
             load(uint32_t{byte} << 8, t);
             break;
         default:
@@ -337,11 +322,11 @@ uint8_t Pit8254::Counter::read_byte(uint64_t t) {
     }
     uint16_t v = count_latched ? latched_count : encoded(t);
     auto lo = static_cast<uint8_t>(v), hi = static_cast<uint8_t>(v >> 8);
-    switch (kCwAccess.get(control)) {
-        case kAccessLsb:
+    switch (ControlWord::kAccess.get(control)) {
+        case ControlWord::kAccessLsb:
             count_latched = false;
             return lo;
-        case kAccessMsb:
+        case ControlWord::kAccessMsb:
             count_latched = false;
             return hi;
         default:
@@ -360,7 +345,7 @@ void Pit8254::Counter::latch_count(uint64_t t) {
 
 void Pit8254::Counter::latch_status(uint64_t t) {
     if (status_latched) return;
-    latched_status = static_cast<uint8_t>(control | kStatusOut.of(out(t)) | kStatusNullCount.of(t < null_until));
+    latched_status = static_cast<uint8_t>(control | Status::kOut.of(out(t)) | Status::kNullCount.of(t < null_until));
     status_latched = true;
 }
 
@@ -427,8 +412,9 @@ Pit8254::State::Counter Pit8254::Counter::save() const {
 // below kLastTick; the rest of the state is safe with any value. (A BCD count
 // may exceed its modulus: the chip takes digits past 9, 0xffff being 16665.)
 void Pit8254::Counter::restore(const State::Counter& s, bool gate_level) {
-    control = kCwProgramming.get(s.control);
-    if (kCwAccess.get(control) == kAccessLatch) control = kCwAccess.set(control, 0b11);
+    control = ControlWord::kProgramming.get(s.control);
+    if (ControlWord::kAccess.get(control) == ControlWord::kAccessLatch)
+        control = ControlWord::kAccess.set(control, ControlWord::kAccessLowThenHigh);
     gate = gate_level;
     has_count = s.has_count;
     armed = s.armed;

@@ -30,17 +30,12 @@
 #include "devices/byte_port_device.h"
 #include "devices/clock.h"
 #include "devices/irq_line.h"
+#include "pc/pit8254.h"
 
 namespace previrt::devices {
 
 class Pit8254 final : public BytePortDevice {
 public:
-    static constexpr uint16_t kBase = 0x40;  // IBM PC AT Technical Reference, I/O address map
-    static constexpr uint16_t kPorts = 4;    // counters 0-2 and the control word register
-    static constexpr uint16_t kPortB = 0x61;
-    static constexpr unsigned kIrq = 0;            // where the PC wires channel 0's OUT
-    static constexpr uint64_t kInputHz = 1193182;  // the PC's timer input
-
     // `out0` is channel 0's OUT; `clock` must outlive the timer.
     Pit8254(IrqLine out0, const Clock& clock);
 

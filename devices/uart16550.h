@@ -1,7 +1,7 @@
-// The 16550A UART, as the PC has it on COM1 (ports 0x3f8-0x3ff, IRQ 4).
-// Manual: National Semiconductor PC16550D datasheet: Table II (register
-// summary), Table III (reset state), Table IV (interrupt control functions)
-// and the description of each register.
+// The 16550A UART, as the PC has it on COM1 (ports 0x3f8-0x3ff, IRQ 4; the
+// registers are pc/uart16550.h's). Manual: National Semiconductor PC16550D
+// datasheet: Table II (register summary), Table III (reset state), Table IV
+// (interrupt control functions) and the description of each register.
 //
 // The line is infinitely fast: a byte written to THR leaves at once, so THR,
 // the transmit FIFO and the shift register always read as empty (LSR.THRE and
@@ -23,20 +23,16 @@
 
 #include "devices/byte_port_device.h"
 #include "devices/irq_line.h"
+#include "pc/uart16550.h"
 
 namespace previrt::devices {
 
 class Uart16550 final : public BytePortDevice {
 public:
-    static constexpr uint16_t kCom1Base = 0x3f8;  // IBM PC AT Technical Reference, I/O address map
-    static constexpr unsigned kCom1Irq = 4;
-    static constexpr uint16_t kPorts = 8;
-    static constexpr unsigned kFifoSize = 16;
-
     // `transmit` gets each byte the guest sends to the line (never in
     // loopback); `irq` is the interrupt output. `base` is the first of the
     // eight ports the caller maps to this UART.
-    Uart16550(IrqLine irq, Callback<void(uint8_t)> transmit, uint16_t base = kCom1Base);
+    Uart16550(IrqLine irq, Callback<void(uint8_t)> transmit, uint16_t base = pc::uart16550::kCom1Base);
 
     // A byte arriving on the line. With the FIFOs off it lands in the one-byte
     // holding register, overwriting an unread byte; with them on it joins the
@@ -51,10 +47,10 @@ public:
     // caller's wiring, not state; the interrupt line's level is a function of
     // the registers, which restore() recomputes.
     struct State {
-        std::array<uint8_t, kFifoSize> rx;  // the receive FIFO's ring
-        uint8_t rx_head;                    // its oldest byte's index, 0-15
-        uint8_t rx_count;                   // bytes waiting: at most 16 with the FIFOs on, else 1
-        uint8_t rbr;                        // what RBR last delivered
+        std::array<uint8_t, pc::uart16550::kFifoSize> rx;  // the receive FIFO's ring
+        uint8_t rx_head;                                   // its oldest byte's index, 0-15
+        uint8_t rx_count;                                  // bytes waiting: at most 16 with the FIFOs on, else 1
+        uint8_t rbr;                                       // what RBR last delivered
         uint8_t ier, lcr, mcr, scr, dll, dlm;
         uint8_t line_errors;              // LSR bits 4:1, kept until LSR is read
         uint8_t msr;                      // the modem inputs (7:4, which follow MCR) and their change bits (3:0)
@@ -74,7 +70,7 @@ private:
     uint8_t read8(uint16_t port) override;
     void write8(uint16_t port, uint8_t value) override;
 
-    unsigned rx_capacity() const { return fifo_enabled_ ? kFifoSize : 1; }
+    unsigned rx_capacity() const { return fifo_enabled_ ? pc::uart16550::kFifoSize : 1; }
     void push_rx(uint8_t byte);
     uint8_t pop_rx();
     void clear_rx();
@@ -103,7 +99,7 @@ private:
     // source (IIR description; Table IV).
     bool thr_interrupt_ = false;
 
-    std::array<uint8_t, kFifoSize> rx_{};
+    std::array<uint8_t, pc::uart16550::kFifoSize> rx_{};
     unsigned rx_head_ = 0, rx_count_ = 0;
     uint8_t rbr_ = 0;  // what RBR last delivered: reading an empty RBR gives it again
 };

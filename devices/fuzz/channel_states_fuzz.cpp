@@ -42,8 +42,8 @@ struct Input {
 
 struct Models {
     explicit Models(const Clock& clock)
-        : pit([this](bool level) { pic.set_irq(Pit8254::kIrq, level); }, clock),
-          uart([this](bool level) { pic.set_irq(Uart16550::kCom1Irq, level); }, [](uint8_t) {}) {}
+        : pit([this](bool level) { pic.set_irq(previrt::pc::pit8254::kIrq, level); }, clock),
+          uart([this](bool level) { pic.set_irq(previrt::pc::uart16550::kCom1Irq, level); }, [](uint8_t) {}) {}
     Pic8259Pair pic{[](bool) {}};
     Pit8254 pit;
     Uart16550 uart;

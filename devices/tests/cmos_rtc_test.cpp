@@ -13,12 +13,12 @@ constexpr uint64_t kMiB = 1 << 20;
 class CmosRtcTest : public ::testing::Test {
 protected:
     uint8_t get(uint8_t index) {
-        rtc.write(CmosRtc::kIndexPort, 1, index);
-        return static_cast<uint8_t>(rtc.read(CmosRtc::kDataPort, 1));
+        rtc.write(pc::cmos::kIndexPort, 1, index);
+        return static_cast<uint8_t>(rtc.read(pc::cmos::kDataPort, 1));
     }
     void put(uint8_t index, uint8_t value) {
-        rtc.write(CmosRtc::kIndexPort, 1, index);
-        rtc.write(CmosRtc::kDataPort, 1, value);
+        rtc.write(pc::cmos::kIndexPort, 1, index);
+        rtc.write(pc::cmos::kDataPort, 1, value);
     }
 
     std::time_t clock = kLeapDay;
@@ -64,9 +64,9 @@ TEST_F(CmosRtcTest, StatusRegisters) {
 }
 
 TEST_F(CmosRtcTest, NmiBitOfTheIndexIsIgnored) {
-    rtc.write(CmosRtc::kIndexPort, 1, 0x80 | 0x04);
-    EXPECT_EQ(rtc.read(CmosRtc::kDataPort, 1), 0x13u);
-    EXPECT_EQ(rtc.read(CmosRtc::kIndexPort, 1), 0xffu);
+    rtc.write(pc::cmos::kIndexPort, 1, 0x80 | 0x04);
+    EXPECT_EQ(rtc.read(pc::cmos::kDataPort, 1), 0x13u);
+    EXPECT_EQ(rtc.read(pc::cmos::kIndexPort, 1), 0xffu);
 }
 
 TEST_F(CmosRtcTest, BinaryAnd12HourModes) {
@@ -88,8 +88,8 @@ TEST_F(CmosRtcTest, MemorySizeRegisters) {
 
     CmosRtc small(8 * kMiB, [] { return std::time_t{0}; });
     auto get_small = [&](uint8_t index) {
-        small.write(CmosRtc::kIndexPort, 1, index);
-        return small.read(CmosRtc::kDataPort, 1);
+        small.write(pc::cmos::kIndexPort, 1, index);
+        return small.read(pc::cmos::kDataPort, 1);
     };
     EXPECT_EQ(get_small(0x30) | get_small(0x31) << 8, 7u * 1024);
     EXPECT_EQ(get_small(0x34) | get_small(0x35) << 8, 0u);

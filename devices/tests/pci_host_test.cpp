@@ -6,6 +6,8 @@
 namespace previrt::devices {
 namespace {
 
+constexpr uint16_t kAddressPort = pc::pci::kConfigAddressPort, kDataPort = pc::pci::kConfigDataPort;
+
 constexpr uint32_t address(unsigned bus, unsigned device, unsigned function, unsigned reg) {
     return 0x80000000u | bus << 16 | device << 11 | function << 8 | (reg & 0xfc);
 }
@@ -13,12 +15,12 @@ constexpr uint32_t address(unsigned bus, unsigned device, unsigned function, uns
 class PciHostTest : public ::testing::Test {
 protected:
     uint32_t read(unsigned bus, unsigned device, unsigned function, unsigned reg, unsigned size) {
-        pci.write(PciHost::kAddressPort, 4, address(bus, device, function, reg));
-        return pci.read(static_cast<uint16_t>(PciHost::kDataPort + (reg & 3)), size);
+        pci.write(kAddressPort, 4, address(bus, device, function, reg));
+        return pci.read(static_cast<uint16_t>(kDataPort + (reg & 3)), size);
     }
     void write(unsigned bus, unsigned device, unsigned function, unsigned reg, unsigned size, uint32_t value) {
-        pci.write(PciHost::kAddressPort, 4, address(bus, device, function, reg));
-        pci.write(static_cast<uint16_t>(PciHost::kDataPort + (reg & 3)), size, value);
+        pci.write(kAddressPort, 4, address(bus, device, function, reg));
+        pci.write(static_cast<uint16_t>(kDataPort + (reg & 3)), size, value);
     }
 
     PciHost pci;
@@ -48,20 +50,20 @@ TEST_F(PciHostTest, AbsentFunctionsReadAllOnes) {
 }
 
 TEST_F(PciHostTest, DataPortNeedsTheEnableBit) {
-    pci.write(PciHost::kAddressPort, 4, 0x00000000);
-    EXPECT_EQ(pci.read(PciHost::kDataPort, 4), 0xffffffffu);
+    pci.write(kAddressPort, 4, 0x00000000);
+    EXPECT_EQ(pci.read(kDataPort, 4), 0xffffffffu);
 }
 
 TEST_F(PciHostTest, AddressRegisterReadsBackWithoutReadOnlyBits) {
-    pci.write(PciHost::kAddressPort, 4, 0xffffffff);
-    EXPECT_EQ(pci.read(PciHost::kAddressPort, 4), 0x80fffffcu);
-    pci.write(PciHost::kAddressPort, 4, address(0, 3, 2, 0x10));
-    EXPECT_EQ(pci.read(PciHost::kAddressPort, 4), address(0, 3, 2, 0x10));
+    pci.write(kAddressPort, 4, 0xffffffff);
+    EXPECT_EQ(pci.read(kAddressPort, 4), 0x80fffffcu);
+    pci.write(kAddressPort, 4, address(0, 3, 2, 0x10));
+    EXPECT_EQ(pci.read(kAddressPort, 4), address(0, 3, 2, 0x10));
     // Byte and word accesses to 0xcf8-0xcfb are not CONFIG_ADDRESS.
-    pci.write(PciHost::kAddressPort, 1, 0);
-    pci.write(PciHost::kAddressPort + 1, 1, 0);
-    EXPECT_EQ(pci.read(PciHost::kAddressPort, 4), address(0, 3, 2, 0x10));
-    EXPECT_EQ(pci.read(PciHost::kAddressPort, 2), 0xffffffffu);
+    pci.write(kAddressPort, 1, 0);
+    pci.write(kAddressPort + 1, 1, 0);
+    EXPECT_EQ(pci.read(kAddressPort, 4), address(0, 3, 2, 0x10));
+    EXPECT_EQ(pci.read(kAddressPort, 2), 0xffffffffu);
 }
 
 TEST_F(PciHostTest, OnlyTheCommandRegisterIsWritable) {
@@ -117,22 +119,22 @@ TEST_F(PciHostTest, AttachedFunctionsSeeByteOffsetAndSize) {
 // over its saved state: the registers keep only their writable bits.
 TEST_F(PciHostTest, StateCarriesWhatTheGuestChangedAndNoMore) {
     write(0, 0, 0, 0x04, 2, 0x0007);
-    pci.write(PciHost::kAddressPort, 4, address(0, 0, 0, 0x2c));
+    pci.write(kAddressPort, 4, address(0, 0, 0, 0x2c));
     PciHost::State s = pci.save();
     PciHost other;
     other.restore(s);
-    EXPECT_EQ(other.read(PciHost::kAddressPort, 4), address(0, 0, 0, 0x2c));
-    EXPECT_EQ(other.read(PciHost::kDataPort, 4), 0x11001af4u);  // the selected register, through the restored latch
-    other.write(PciHost::kAddressPort, 4, address(0, 0, 0, 0x04));
-    EXPECT_EQ(other.read(PciHost::kDataPort, 2), 0x0007u);
+    EXPECT_EQ(other.read(kAddressPort, 4), address(0, 0, 0, 0x2c));
+    EXPECT_EQ(other.read(kDataPort, 4), 0x11001af4u);  // the selected register, through the restored latch
+    other.write(kAddressPort, 4, address(0, 0, 0, 0x04));
+    EXPECT_EQ(other.read(kDataPort, 2), 0x0007u);
 
     PciHost::State hostile{0xffffffff, 0xffff, 0xffff};
     other.restore(hostile);
-    EXPECT_EQ(other.read(PciHost::kAddressPort, 4), 0x80fffffcu);  // reserved and low bits stay zero
-    other.write(PciHost::kAddressPort, 4, address(0, 0, 0, 0x04));
-    EXPECT_EQ(other.read(PciHost::kDataPort, 2), 0x0547u);  // only the command register's writable bits
-    other.write(PciHost::kAddressPort, 4, address(0, 0, 0, 0x00));
-    EXPECT_EQ(other.read(PciHost::kDataPort, 4), 0x12378086u);  // the identity is no state
+    EXPECT_EQ(other.read(kAddressPort, 4), 0x80fffffcu);  // reserved and low bits stay zero
+    other.write(kAddressPort, 4, address(0, 0, 0, 0x04));
+    EXPECT_EQ(other.read(kDataPort, 2), 0x0547u);  // only the command register's writable bits
+    other.write(kAddressPort, 4, address(0, 0, 0, 0x00));
+    EXPECT_EQ(other.read(kDataPort, 4), 0x12378086u);  // the identity is no state
 }
 
 }  // namespace

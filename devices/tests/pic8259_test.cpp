@@ -23,8 +23,8 @@ constexpr uint8_t kReadIrr = 0x0a, kReadIsr = 0x0b, kPoll = 0x0c, kSetSpecialMas
 class PicTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_TRUE(bus.add(Pic8259Pair::kMasterBase, Pic8259Pair::kPortsPerChip, pic, "pic master"));
-        ASSERT_TRUE(bus.add(Pic8259Pair::kSlaveBase, Pic8259Pair::kPortsPerChip, pic, "pic slave"));
+        ASSERT_TRUE(bus.add(pc::pic8259::kMasterBase, pc::pic8259::kPortsPerChip, pic, "pic master"));
+        ASSERT_TRUE(bus.add(pc::pic8259::kSlaveBase, pc::pic8259::kPortsPerChip, pic, "pic slave"));
     }
 
     uint8_t in(uint16_t port) {

@@ -13,10 +13,10 @@
 namespace previrt::devices {
 namespace {
 
-constexpr uint64_t kHz = Pit8254::kInputHz;
+constexpr uint64_t kHz = pc::pit8254::kInputHz;
 constexpr uint64_t kNsPerSecond = 1'000'000'000;
 constexpr uint64_t kOrigin = 1000 * kNsPerSecond;
-constexpr uint16_t kCounter0 = 0x40, kCounter1 = 0x41, kCounter2 = 0x42, kControl = 0x43, kPortB = Pit8254::kPortB;
+constexpr uint16_t kCounter0 = 0x40, kCounter1 = 0x41, kCounter2 = 0x42, kControl = 0x43, kPortB = pc::pit8254::kPortB;
 constexpr uint16_t kPorts[] = {kCounter0, kCounter1, kCounter2, kControl, kPortB};
 
 uint64_t at_tick(uint64_t ticks) { return kOrigin + (ticks * kNsPerSecond + kHz - 1) / kHz; }

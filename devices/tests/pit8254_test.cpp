@@ -15,7 +15,7 @@
 namespace previrt::devices {
 namespace {
 
-constexpr uint64_t kHz = Pit8254::kInputHz;
+constexpr uint64_t kHz = pc::pit8254::kInputHz;
 constexpr uint64_t kNsPerSecond = 1'000'000'000;
 // A whole second, so that the input clock's ticks are counted from here exactly.
 constexpr uint64_t kOrigin = 1000 * kNsPerSecond;
@@ -23,7 +23,7 @@ constexpr uint64_t kOrigin = 1000 * kNsPerSecond;
 // The first nanosecond at which `ticks` input clocks have passed since kOrigin.
 uint64_t at_tick(uint64_t ticks) { return kOrigin + (ticks * kNsPerSecond + kHz - 1) / kHz; }
 
-constexpr uint16_t kCounter0 = 0x40, kCounter2 = 0x42, kControl = 0x43, kPortB = Pit8254::kPortB;
+constexpr uint16_t kCounter0 = 0x40, kCounter2 = 0x42, kControl = 0x43, kPortB = pc::pit8254::kPortB;
 // Control words: counter, access (3: LSB then MSB), mode.
 constexpr uint8_t kCounter0Mode0 = 0x30, kCounter0Mode2 = 0x34, kCounter0Mode3 = 0x36, kCounter0Mode2Bcd = 0x35;
 constexpr uint8_t kCounter0Mode2Lsb = 0x14, kCounter0Mode2Msb = 0x24, kLatchCounter0 = 0x00;
@@ -44,8 +44,8 @@ public:
 class PitTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_TRUE(bus.add(Pit8254::kBase, Pit8254::kPorts, pit, "pit"));
-        ASSERT_TRUE(bus.add(Pit8254::kPortB, 1, pit, "port b"));
+        ASSERT_TRUE(bus.add(pc::pit8254::kBase, pc::pit8254::kPorts, pit, "pit"));
+        ASSERT_TRUE(bus.add(pc::pit8254::kPortB, 1, pit, "port b"));
     }
 
     uint8_t in(uint16_t port) {
@@ -362,7 +362,7 @@ TEST_F(PitTest, PortBKeepsItsLowBitsAndTogglesRefresh) {
 TEST(PitThroughPicTest, TicksReachTheGuest) {
     FakeClock clock;
     Pic8259Pair pic{IrqLine{}};
-    Pit8254 pit{[&pic](bool level) { pic.set_irq(Pit8254::kIrq, level); }, clock};
+    Pit8254 pit{[&pic](bool level) { pic.set_irq(pc::pit8254::kIrq, level); }, clock};
     for (auto [port, value] : {std::pair<uint16_t, uint8_t>{0x20, 0x11},
                                {0xa0, 0x11},
                                {0x21, 0x20},

@@ -58,7 +58,7 @@ std::vector<int> carry_on(RecordedUart& u) {
     std::vector<int> seen;
     auto look = [&] {
         seen.push_back(u.uart.can_receive());
-        for (uint16_t port = kBase; port < kBase + Uart16550::kPorts; ++port)
+        for (uint16_t port = kBase; port < kBase + pc::uart16550::kPorts; ++port)
             if (port != kData) seen.push_back(u.in(port));
     };
     look();
@@ -116,7 +116,7 @@ TEST(UartStateTest, RestoredLineLevel) {
 }
 
 TEST(UartStateTest, RestoreThenSaveGivesTheSameBytes) {
-    RecordedUart uart, fresh(Uart16550::kCom1Base), other;
+    RecordedUart uart, fresh(pc::uart16550::kCom1Base), other;
     bring_up(uart);
     Uart16550::State state = uart.uart.save();
     fresh.uart.restore(state);
@@ -159,8 +159,8 @@ TEST(UartStateTest, AnyBytesRestoreToAWorkingUart) {
             for (size_t i = 0; i < u.irq.size(); ++i) EXPECT_NE(u.irq[i], i == 0 ? level : u.irq[i - 1]);
             bool now = u.irq.empty() ? level : u.irq.back();
             Uart16550::State s = u.uart.save();
-            EXPECT_LT(s.rx_head, Uart16550::kFifoSize);
-            EXPECT_LE(s.rx_count, s.fifo_enabled ? Uart16550::kFifoSize : 1u);
+            EXPECT_LT(s.rx_head, pc::uart16550::kFifoSize);
+            EXPECT_LE(s.rx_count, s.fifo_enabled ? pc::uart16550::kFifoSize : 1u);
             EXPECT_LE(s.fifo_enabled | s.thr_interrupt, 1);
             uint8_t i = u.in(kIir);
             EXPECT_EQ(i & 0x38, 0) << int(i);  // no timeout indication, bits 5:4 zero
@@ -174,7 +174,7 @@ TEST(UartStateTest, AnyBytesRestoreToAWorkingUart) {
         };
 
         check();
-        for (uint16_t port = kBase; port < kBase + Uart16550::kPorts + 2; ++port) u.in(port);
+        for (uint16_t port = kBase; port < kBase + pc::uart16550::kPorts + 2; ++port) u.in(port);
         check();
         for (int i = 0; i < 20; ++i) {
             bool room = u.uart.can_receive();
@@ -184,7 +184,7 @@ TEST(UartStateTest, AnyBytesRestoreToAWorkingUart) {
         }
         check();
         for (int i = 0; i < 40; ++i) {
-            uint16_t port = static_cast<uint16_t>(kBase + rng() % Uart16550::kPorts);
+            uint16_t port = static_cast<uint16_t>(kBase + rng() % pc::uart16550::kPorts);
             switch (rng() % 4) {
                 case 0:
                     u.out(port, static_cast<uint8_t>(rng()));
@@ -201,11 +201,11 @@ TEST(UartStateTest, AnyBytesRestoreToAWorkingUart) {
                     uint8_t lcr = u.in(kLcr);
                     u.out(kLcr, lcr & 0x7f);
                     auto data_ready = [&u] { return (kLsrDr & u.in(kLsr)) != 0; };
-                    while (data_ready() && drained <= Uart16550::kFifoSize) {
+                    while (data_ready() && drained <= pc::uart16550::kFifoSize) {
                         u.in(kData);
                         ++drained;
                     }
-                    EXPECT_LE(drained, Uart16550::kFifoSize);
+                    EXPECT_LE(drained, pc::uart16550::kFifoSize);
                     break;
                 }
             }

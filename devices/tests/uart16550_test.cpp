@@ -10,7 +10,7 @@
 namespace previrt::devices {
 namespace {
 
-constexpr uint16_t kBase = Uart16550::kCom1Base;
+constexpr uint16_t kBase = pc::uart16550::kCom1Base;
 constexpr uint16_t kData = kBase, kIer = kBase + 1, kIir = kBase + 2, kFcr = kBase + 2, kLcr = kBase + 3,
                    kMcr = kBase + 4, kLsr = kBase + 5, kMsr = kBase + 6, kScr = kBase + 7;
 

@@ -59,8 +59,8 @@ struct Devices {
     devices::Uart16550 uart;
     devices::PciHost pci;
     explicit Devices(const devices::Clock& clock, devices::Callback<void(uint8_t)> transmit = [](uint8_t) {})
-        : pit([this](bool level) { pic.set_irq(devices::Pit8254::kIrq, level); }, clock),
-          uart([this](bool level) { pic.set_irq(devices::Uart16550::kCom1Irq, level); }, transmit) {}
+        : pit([this](bool level) { pic.set_irq(pc::pit8254::kIrq, level); }, clock),
+          uart([this](bool level) { pic.set_irq(pc::uart16550::kCom1Irq, level); }, transmit) {}
     void load(const Channel& c) {
         pic.restore(c.pic);
         pit.restore(c.pit);

@@ -7,7 +7,7 @@
 namespace previrt::kvm {
 
 UserIrqchip::UserIrqchip(devices::PortBus& bus, pid_t vcpu_tid, int kick_signal)
-    : pit_([this](bool level) { pic_.set_irq(devices::Pit8254::kIrq, level); }, clock_) {
+    : pit_([this](bool level) { pic_.set_irq(pc::pit8254::kIrq, level); }, clock_) {
     for (const devices::board::PortRange& r : devices::board::kPorts) {
         if (r.device == devices::board::Device::Pic) bus.add(r.base, r.count, pic_, r.name);
         if (r.device == devices::board::Device::Pit) bus.add(r.base, r.count, pit_, r.name);

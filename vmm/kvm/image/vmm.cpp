@@ -104,8 +104,8 @@ struct Devices {
     devices::PciHost pci;
     uint32_t generation = 0;
     Devices()
-        : pit([this](bool level) { pic.set_irq(devices::Pit8254::kIrq, level); }, clock),
-          uart([this](bool level) { pic.set_irq(devices::Uart16550::kCom1Irq, level); },
+        : pit([this](bool level) { pic.set_irq(pc::pit8254::kIrq, level); }, clock),
+          uart([this](bool level) { pic.set_irq(pc::uart16550::kCom1Irq, level); },
                [](uint8_t byte) { transmit(byte); }) {}
 
     static void transmit(uint8_t byte) {

@@ -1,37 +1,16 @@
 #include "devices/pit8254.h"
 
 #include "arch/x86_64/cpu.h"
-#include "lib/hwreg.h"
+#include "lib/port_io.h"
+#include "pc/pit8254.h"
 
 namespace guest::pit {
 namespace {
 
-// 8254 datasheet, Table 1 "Read/Write Operations Summary": A1, A0 select a
-// counter or the control word register. The PC decodes them at 0x40-0x43.
-constexpr hwreg::PortIo kPit{0x40};
-constexpr uint32_t kCounter0 = 0, kCounter2 = 2;
+using namespace previrt::pc::pit8254;
 
-struct ControlWord : hwreg::Register<ControlWord, uint8_t> {
-    static constexpr uint32_t kOffset = 3;
-    HWREG_BIT(0, bcd);          // 0: a 16-bit binary count
-    HWREG_FIELD(3, 1, mode);
-    HWREG_FIELD(5, 4, access);  // how the count is read and written
-    HWREG_FIELD(7, 6, counter);
-};
-constexpr uint8_t kAccessLatch = 0b00;        // "RW1, RW0 = 00: Counter Latch Command"
-constexpr uint8_t kAccessLowThenHigh = 0b11;  // "RW1, RW0 = 11: LSB first, then MSB"
-constexpr uint8_t kModeTerminalCount = 0;     // mode 0: OUT low until the count reaches zero, then high
-constexpr uint8_t kModeRateGenerator = 2;     // mode 2: one short OUT pulse every `count` clocks
-
-// Port B of the AT's system board: channel 2's gate in, its OUT back.
-constexpr hwreg::PortIo kSystemControl{0x61};
-struct PortB : hwreg::Register<PortB, uint8_t> {
-    static constexpr uint32_t kOffset = 0;
-    HWREG_BIT(0, timer2_gate);
-    HWREG_BIT(1, speaker_data);  // keep 0: the window must be silent
-    HWREG_BIT(5, timer2_out);    // read only
-    HWREG_FIELD(3, 0, writable);  // bits 4-7 read back status and are ignored on write
-};
+constexpr PortIo kPit{kBase};
+constexpr PortIo kSystemControl{kPortB};
 
 constexpr uint32_t kWindowHz = 100;  // 10 ms: long enough that one PIT clock is 0.01 %
 constexpr uint32_t kWindowCount = kInputHz / kWindowHz;
@@ -50,22 +29,21 @@ void write_count(uint32_t counter, uint32_t count) {
 uint64_t measure_window(PortB idle) {
     // Gate low while programming: in mode 0 the count is loaded at once but
     // only counts while the gate is high, so the window starts at our write.
-    PortB::from_value(idle.value()).set_timer2_gate(0).write_to(kSystemControl);
+    PortB::from_value(idle.value()).set(PortB::kTimer2Gate, 0).write_to(kSystemControl);
     ControlWord::from_value(0)
-        .set_counter(kCounter2)
-        .set_access(kAccessLowThenHigh)
-        .set_mode(kModeTerminalCount)
-        .set_bcd(0)
+        .set(ControlWord::kCounter, kCounter2)
+        .set(ControlWord::kAccess, ControlWord::kAccessLowThenHigh)
+        .set(ControlWord::kMode, ControlWord::kModeTerminalCount)
+        .set(ControlWord::kBcd, 0)
         .write_to(kPit);
     write_count(kCounter2, kWindowCount);
 
     // Every error (the gate write's own latency, a host preempting us, the poll
     // loop's granularity) makes the window look longer, never shorter.
-    PortB running = PortB::from_value(idle.value());
-    running.set_timer2_gate(1);
+    PortB running = PortB::from_value(idle.value()).set(PortB::kTimer2Gate, 1);
     uint64_t start = cpu::rdtsc();
     running.write_to(kSystemControl);
-    while (!PortB::read_from(kSystemControl).timer2_out())
+    while (!PortB::read_from(kSystemControl).test(PortB::kTimer2Out))
         if (cpu::rdtsc() - start > kGiveUpCycles) return 0;
     return cpu::rdtsc() - start;
 }
@@ -73,7 +51,10 @@ uint64_t measure_window(PortB idle) {
 }  // namespace
 
 uint16_t read_channel0() {
-    ControlWord::from_value(0).set_counter(kCounter0).set_access(kAccessLatch).write_to(kPit);
+    ControlWord::from_value(0)
+        .set(ControlWord::kCounter, kCounter0)
+        .set(ControlWord::kAccess, ControlWord::kAccessLatch)
+        .write_to(kPit);
     uint8_t low = kPit.read<uint8_t>(kCounter0);
     uint8_t high = kPit.read<uint8_t>(kCounter0);
     return static_cast<uint16_t>(low | high << 8);
@@ -87,10 +68,10 @@ void start_periodic(uint32_t hz) {
     if (divisor < 2) divisor = 2;
     if (divisor > 0x10000) divisor = 0x10000;
     ControlWord::from_value(0)
-        .set_counter(kCounter0)
-        .set_access(kAccessLowThenHigh)
-        .set_mode(kModeRateGenerator)
-        .set_bcd(0)
+        .set(ControlWord::kCounter, kCounter0)
+        .set(ControlWord::kAccess, ControlWord::kAccessLowThenHigh)
+        .set(ControlWord::kMode, ControlWord::kModeRateGenerator)
+        .set(ControlWord::kBcd, 0)
         .write_to(kPit);
     write_count(kCounter0, divisor & 0xffff);
 }
@@ -99,10 +80,10 @@ void start_one_shot(uint32_t count) {
     if (count == 0) count = 1;
     if (count > 0x10000) count = 0x10000;
     ControlWord::from_value(0)
-        .set_counter(kCounter0)
-        .set_access(kAccessLowThenHigh)
-        .set_mode(kModeTerminalCount)
-        .set_bcd(0)
+        .set(ControlWord::kCounter, kCounter0)
+        .set(ControlWord::kAccess, ControlWord::kAccessLowThenHigh)
+        .set(ControlWord::kMode, ControlWord::kModeTerminalCount)
+        .set(ControlWord::kBcd, 0)
         .write_to(kPit);
     write_count(kCounter0, count & 0xffff);  // a written 0 means 65536
 }
@@ -111,8 +92,9 @@ uint64_t calibrate_tsc_hz() {
     uint64_t flags = cpu::read_flags();
     cpu::cli();
     PortB saved = PortB::read_from(kSystemControl);
-    PortB idle = PortB::from_value(0);
-    idle.set_writable(saved.writable()).set_speaker_data(0);
+    // Bits 4-7 read back status and are ignored on write; the speaker stays
+    // off, the window must be silent.
+    PortB idle = PortB::from_value(0).set(PortB::kWritable, saved.get(PortB::kWritable)).set(PortB::kSpeakerData, 0);
 
     // The shortest window is the least disturbed one, since disturbances only
     // lengthen it.
@@ -122,7 +104,7 @@ uint64_t calibrate_tsc_hz() {
         if (cycles && (best == 0 || cycles < best)) best = cycles;
     }
 
-    PortB::from_value(saved.writable()).write_to(kSystemControl);
+    PortB::from_value(saved.get(PortB::kWritable)).write_to(kSystemControl);
     cpu::write_flags(flags);
     // cycles / (count / kInputHz); no overflow below ~10^13 cycles per window.
     return best * kInputHz / kWindowCount;

@@ -8,10 +8,12 @@
 
 #include <stdint.h>
 
+#include "pc/pit8254.h"
+
 namespace guest::pit {
 
-// The PC's timer input: the 14.31818 MHz crystal divided by 12.
-inline constexpr uint32_t kInputHz = 1193182;
+// The PC's timer input, 1.193182 MHz.
+using previrt::pc::pit8254::kInputHz;
 
 // Channel 0 as a rate generator (mode 2) at the nearest rate to `hz` that the
 // 16-bit divisor allows (about 18.2 Hz to 596 kHz).

@@ -8,70 +8,17 @@
 #include "kernel/console.h"
 #include "kernel/spinlock.h"
 #include "kernel/wait_queue.h"
-#include "lib/hwreg.h"
+#include "lib/port_io.h"
+#include "pc/uart16550.h"
 
 namespace guest::uart {
 namespace {
 
-constexpr hwreg::PortIo kCom1{0x3f8};  // IBM PC AT Technical Reference, I/O address map
+using namespace previrt::pc::uart16550;
 
-// Register offsets, PC16550D Table II. Offsets 0 and 1 are the divisor latch
-// while LCR.DLAB is set.
-constexpr uint32_t kData = 0;  // RBR on read, THR on write
-constexpr uint32_t kDivisorLow = 0, kDivisorHigh = 1;
+constexpr PortIo kCom1{kCom1Base};
 
-struct Ier : hwreg::Register<Ier, uint8_t> {
-    static constexpr uint32_t kOffset = 1;
-    HWREG_BIT(0, received_data);  // also the FIFO's character timeout
-    HWREG_BIT(1, thr_empty);
-    HWREG_BIT(2, line_status);
-    HWREG_BIT(3, modem_status);
-};
-
-struct Iir : hwreg::Register<Iir, uint8_t> {
-    static constexpr uint32_t kOffset = 2;
-    HWREG_FIELD(7, 6, fifos_enabled);  // 0b11 when FCR0 took: a 16550 with working FIFOs
-};
-
-struct Fcr : hwreg::Register<Fcr, uint8_t> {
-    static constexpr uint32_t kOffset = 2;
-    HWREG_BIT(0, enable);
-    HWREG_BIT(1, clear_receive);
-    HWREG_BIT(2, clear_transmit);
-    HWREG_FIELD(7, 6, receive_trigger);  // 0b00: interrupt at 1 byte, typed input is seen at once
-};
-
-struct Lcr : hwreg::Register<Lcr, uint8_t> {
-    static constexpr uint32_t kOffset = 3;
-    HWREG_FIELD(1, 0, word_length);  // 0b11: 8 bits
-    HWREG_BIT(2, two_stop_bits);
-    HWREG_BIT(3, parity);
-    HWREG_BIT(7, divisor_latch);
-};
-constexpr uint8_t kEightBits = 0b11;
-
-struct Mcr : hwreg::Register<Mcr, uint8_t> {
-    static constexpr uint32_t kOffset = 4;
-    HWREG_BIT(0, dtr);
-    HWREG_BIT(1, rts);
-    HWREG_BIT(2, out1);
-    HWREG_BIT(3, out2);  // the PC's gate between the UART's INTR and the PIC
-    HWREG_BIT(4, loop);
-};
-
-struct Lsr : hwreg::Register<Lsr, uint8_t> {
-    static constexpr uint32_t kOffset = 5;
-    HWREG_BIT(0, data_ready);
-    HWREG_BIT(1, overrun);
-    HWREG_BIT(5, thr_empty);          // in FIFO mode: the whole transmit FIFO is empty
-    HWREG_BIT(6, transmitter_empty);  // FIFO and shift register empty: nothing left on the wire
-};
-
-// The divisor's base is the 1.8432 MHz crystal over the 16x sampling clock
-// ("Programmable Baud Generator"); 115200 baud is divisor 1.
-constexpr uint32_t kBaudBase = 115200;
 constexpr uint32_t kBaud = 115200;
-constexpr unsigned kFifoDepth = 16;  // "FIFO Polled Mode Operation": THRE means 16 free slots
 // Status polls before giving up on a UART that never reports ready, so that a
 // missing or wedged port cannot hang the console.
 constexpr unsigned kPollLimit = 1u << 16;
@@ -110,10 +57,10 @@ void wait_for(bool (*ready)(Lsr)) {
 // access is an exit when this runs virtualized.
 void transmit(char c) {
     if (tx_room == 0) {
-        wait_for([](Lsr l) { return l.thr_empty() != 0; });
+        wait_for([](Lsr l) { return l.test(Lsr::kThrEmpty); });
         tx_room = fifo_depth;
     }
-    kCom1.write<uint8_t>(kData, static_cast<uint8_t>(c));
+    Thr::from_value(static_cast<uint8_t>(c)).write_to(kCom1);
     --tx_room;
 }
 
@@ -150,8 +97,8 @@ bool deliver(Ring& r, char& c) {
 // is not there reads as all ones, data ready included.
 void drain_into(Ring& r, bool echo) {
     bool any = false;
-    for (uint32_t i = 0; i < Ring::kSize && Lsr::read_from(kCom1).data_ready(); ++i) {
-        char c = static_cast<char>(kCom1.read<uint8_t>(kData));
+    for (uint32_t i = 0; i < Ring::kSize && Lsr::read_from(kCom1).test(Lsr::kDataReady); ++i) {
+        char c = static_cast<char>(Rbr::read_from(kCom1).value());
         if (!deliver(r, c)) continue;
         any = true;
         if (echo) emit(c);
@@ -161,14 +108,14 @@ void drain_into(Ring& r, bool echo) {
 
 void receive_irq(InterruptFrame&) {
     LockGuard g(lock);
-    if (loopback) drain_into(loopback_ring, false);
-    else drain_into(console_ring, true);
+    if (loopback)
+        drain_into(loopback_ring, false);
+    else
+        drain_into(console_ring, true);
 }
 
 Mcr modem_control(bool loop) {
-    Mcr m = Mcr::from_value(0);
-    m.set_dtr(1).set_rts(1).set_out2(1).set_loop(loop);
-    return m;
+    return Mcr::from_value(0).set(Mcr::kDtr, 1).set(Mcr::kRts, 1).set(Mcr::kOut2, 1).set(Mcr::kLoop, loop);
 }
 
 size_t read_from(Ring& r, char* buf, size_t n) {
@@ -200,15 +147,23 @@ bool fail(const char* why) {
 void init() {
     LockGuard g(lock);
     Ier::from_value(0).write_to(kCom1);
-    Lcr::from_value(0).set_divisor_latch(1).write_to(kCom1);
+    Lcr::from_value(0).set(Lcr::kDlab, 1).write_to(kCom1);
     constexpr uint32_t divisor = kBaudBase / kBaud;
-    kCom1.write<uint8_t>(kDivisorLow, static_cast<uint8_t>(divisor));
-    kCom1.write<uint8_t>(kDivisorHigh, static_cast<uint8_t>(divisor >> 8));
-    Lcr::from_value(0).set_word_length(kEightBits).set_two_stop_bits(0).set_parity(0).write_to(kCom1);
-    Fcr::from_value(0).set_enable(1).set_clear_receive(1).set_clear_transmit(1).set_receive_trigger(0).write_to(
-        kCom1);
+    Dll::from_value(static_cast<uint8_t>(divisor)).write_to(kCom1);
+    Dlm::from_value(static_cast<uint8_t>(divisor >> 8)).write_to(kCom1);
+    Lcr::from_value(0)
+        .set(Lcr::kWordLength, Lcr::kEightBits)
+        .set(Lcr::kTwoStopBits, 0)
+        .set(Lcr::kParity, 0)
+        .write_to(kCom1);
+    Fcr::from_value(0)
+        .set(Fcr::kEnable, 1)
+        .set(Fcr::kClearReceive, 1)
+        .set(Fcr::kClearTransmit, 1)
+        .set(Fcr::kReceiveTrigger, 0)  // an interrupt at 1 byte: typed input is seen at once
+        .write_to(kCom1);
     // An 8250 or 16450 has no FIFO, and then THRE frees one slot, not sixteen.
-    fifo_depth = Iir::read_from(kCom1).fifos_enabled() == 0b11 ? kFifoDepth : 1;
+    fifo_depth = Iir::read_from(kCom1).get(Iir::kFifosEnabled) == 0b11 ? kFifoSize : 1;
     modem_control(false).write_to(kCom1);
     loopback = false;
     tx_room = 0;
@@ -224,7 +179,7 @@ void write(const char* s, size_t n) {
     // FIFO's drain time even for a long write.
     for (size_t done = 0; done < n;) {
         LockGuard g(lock);
-        for (size_t end = done + kFifoDepth; done < n && done < end; ++done) emit(s[done]);
+        for (size_t end = done + kFifoSize; done < n && done < end; ++done) emit(s[done]);
     }
 }
 
@@ -232,7 +187,7 @@ void enable_rx() {
     register_irq(kIrqCom1, receive_irq);
     {
         LockGuard g(lock);
-        Ier::from_value(0).set_received_data(1).write_to(kCom1);
+        Ier::from_value(0).set(Ier::kReceivedData, 1).write_to(kCom1);
         rx_enabled = true;
     }
     pic::unmask(kIrqCom1);
@@ -244,7 +199,7 @@ void set_loopback(bool on) {
     LockGuard g(lock);
     if (on == loopback) return;
     // Whatever is still in the transmitter belongs to the mode it was sent in.
-    wait_for([](Lsr l) { return l.transmitter_empty() != 0; });
+    wait_for([](Lsr l) { return l.test(Lsr::kTransmitterEmpty); });
     if (on) {
         loopback = true;  // from here console output, echoes included, is held
         modem_control(true).write_to(kCom1);
@@ -301,7 +256,7 @@ bool loopback_selftest() {
         n = read_from(loopback_ring, got, kLength);
     } else {
         LockGuard g(lock);
-        looped_without_interrupt = Lsr::read_from(kCom1).data_ready();
+        looped_without_interrupt = Lsr::read_from(kCom1).test(Lsr::kDataReady);
     }
     set_loopback(false);
     __atomic_store_n(&selftest_running, false, __ATOMIC_RELEASE);

@@ -4,6 +4,9 @@
 
 #include <stdint.h>
 
+#include "pc/pit8254.h"
+#include "pc/uart16550.h"
+
 namespace guest {
 
 // What the entry stubs push, lowest address first (interrupt_entry.S).
@@ -20,8 +23,8 @@ struct InterruptFrame {
 static_assert(sizeof(InterruptFrame) == 22 * 8);
 
 inline constexpr unsigned kIrqBase = 0x20;  // the PICs' vectors, 0x20-0x2f
-inline constexpr unsigned kIrqTimer = 0;
-inline constexpr unsigned kIrqCom1 = 4;
+inline constexpr unsigned kIrqTimer = previrt::pc::pit8254::kIrq;
+inline constexpr unsigned kIrqCom1 = previrt::pc::uart16550::kCom1Irq;
 
 using IrqHandler = void (*)(InterruptFrame& frame);
 

@@ -1,8 +1,8 @@
-// The PC's POST code port, 0x80: a byte written there says how far the
-// machine got (the AT BIOS's power-on self-test writes its progress there, for
-// a diagnostic card to show). A monitor can count what happens between two
-// codes; the model keeps the last one, and a read gives it back, as the
-// chipsets that latch the port do.
+// The PC's POST code port, 0x80 (pc/post_port.h): a byte written there says
+// how far the machine got (the AT BIOS's power-on self-test writes its
+// progress there, for a diagnostic card to show). A monitor can count what
+// happens between two codes; the model keeps the last one, and a read gives it
+// back, as the chipsets that latch the port do.
 #pragma once
 
 #include <cstdint>
@@ -10,12 +10,13 @@
 
 #include "devices/callback.h"
 #include "devices/port_device.h"
+#include "pc/post_port.h"
 
 namespace previrt::devices {
 
 class PostPort final : public PortDevice {
 public:
-    static constexpr uint16_t kPort = 0x80;
+    static constexpr uint16_t kPort = pc::kPostPort;
 
     // `on_code` is told each code written.
     explicit PostPort(Callback<void(uint8_t code)> on_code = {}) : on_code_(std::move(on_code)) {}

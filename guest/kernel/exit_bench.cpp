@@ -10,6 +10,7 @@
 #include "kernel/console.h"
 #include "kernel/process.h"
 #include "kernel/selfcheck.h"
+#include "pc/post_port.h"
 #include "previrt/guest_layout.h"
 
 namespace guest {
@@ -25,7 +26,7 @@ constexpr uint64_t kUnbackedPhys = previrt::layout::kKernelWindowSize - (2ull <<
 // byte written there says how far the machine got. Each row writes its number
 // before its loop and 0 after, so that a monitor may count what happened in
 // between (exits, instructions); anything else ignores the writes.
-constexpr uint16_t kPostPort = 0x80;
+using previrt::pc::kPostPort;
 
 void report(const char* name, uint64_t cycles, uint64_t iterations) {
     kprintf("exitbench %s %lu %lu\n", name, cycles / iterations, iterations);

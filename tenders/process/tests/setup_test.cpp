@@ -62,8 +62,8 @@ TEST(WireBoard, TheBoardAnswersThroughTheBackend) {
     auto m = std::make_unique<Machine>();
     m->ram_size = 64 << 20;
     wire_board(*m);
-    // COM1's line status (register 5): the transmitter empty, nothing received.
-    EXPECT_EQ(m->port_read(devices::Uart16550::kCom1Base + 5, 1) & 0x61u, 0x60u);
+    // COM1's line status: the transmitter empty, nothing received.
+    EXPECT_EQ(m->port_read(pc::uart16550::kCom1Base + pc::uart16550::Lsr::kOffset, 1) & 0x61u, 0x60u);
     m->port_write(devices::ExitPort::kBase, 1, 7);
     ASSERT_TRUE(m->exit_port.status());
     EXPECT_EQ(*m->exit_port.status(), 7);

@@ -12,12 +12,8 @@
 #include <cstring>
 
 #include "devices/host_clock.h"
-#include "devices/pc_board.h"
-#include "devices/pci_host.h"
-#include "devices/pic8259.h"
-#include "devices/pit8254.h"
-#include "devices/uart16550.h"
 #include "previrt/paravirt.h"
+#include "vmm/kvm/channel_devices.h"
 #include "vmm/kvm/hole.h"
 #include "vmm/kvm/site_rewriter.h"
 #include "x86/paging.h"
@@ -53,45 +49,13 @@ private:
 
 // The models around the channel's states for one look by the monitor. What
 // the UART sends from here (a port access that exited) goes to `transmit`.
-struct Devices {
-    devices::Pic8259Pair pic{[](bool) {}};
-    devices::Pit8254 pit;
-    devices::Uart16550 uart;
-    devices::PciHost pci;
+struct Devices : ChannelDevices {
     explicit Devices(const devices::Clock& clock, devices::Callback<void(uint8_t)> transmit = [](uint8_t) {})
-        : pit([this](bool level) { pic.set_irq(pc::pit8254::kIrq, level); }, clock),
-          uart([this](bool level) { pic.set_irq(pc::uart16550::kCom1Irq, level); }, transmit) {}
-    void load(const Channel& c) {
-        pic.restore(c.pic);
-        pit.restore(c.pit);
-        uart.restore(c.uart);
-        pci.restore(c.pci);
-    }
+        : ChannelDevices(clock, transmit) {}
+    void load(const Channel& c) { restore(c); }
     // Writes the states back if they changed, and tells the VMM to reload them.
     void store(Channel& c) {
-        auto pic_state = pic.save();
-        auto pit_state = pit.save();
-        auto uart_state = uart.save();
-        auto pci_state = pci.save();
-        if (!std::memcmp(&pic_state, &c.pic, sizeof pic_state) && !std::memcmp(&pit_state, &c.pit, sizeof pit_state) &&
-            !std::memcmp(&uart_state, &c.uart, sizeof uart_state) && !std::memcmp(&pci_state, &c.pci, sizeof pci_state))
-            return;
-        c.pic = pic_state;
-        c.pit = pit_state;
-        c.uart = uart_state;
-        c.pci = pci_state;
-        ++c.generation;
-    }
-    // The model behind a port, if it is one of these.
-    devices::PortDevice* at(uint16_t port) {
-        using devices::board::Device;
-        switch (devices::board::device_at(port)) {
-        case Device::Pic: return &pic;
-        case Device::Pit: return &pit;
-        case Device::Com1: return &uart;
-        case Device::PciHost: return &pci;
-        default: return nullptr;
-        }
+        if (save_if_changed(c)) ++c.generation;
     }
 };
 
@@ -150,11 +114,7 @@ InPlace::InPlace(Vm& vm, const elf::File& guest, bool paravirt, std::span<uint8_
     }
     // The devices as at power-on.
     ChannelClock clock(c, devices::monotonic_now_ns());
-    Devices fresh(clock);
-    c.pic = fresh.pic.save();
-    c.pit = fresh.pit.save();
-    c.uart = fresh.uart.save();
-    c.pci = fresh.pci.save();
+    Devices(clock).save(c);
     c.generation = 1;
 
     sigevent sev{};

@@ -18,16 +18,13 @@
 #include <type_traits>
 
 #include "devices/clock.h"
-#include "devices/pc_board.h"
-#include "devices/pci_host.h"
-#include "devices/pic8259.h"
 #include "devices/pit8254.h"
-#include "devices/uart16550.h"
 #include "previrt/paravirt.h"
 #include "vmm/core/emulator.h"
 #include "vmm/core/guest_memory.h"
 #include "vmm/core/vcpu.h"
 #include "vmm/kvm/channel.h"
+#include "vmm/kvm/channel_devices.h"
 #include "vmm/kvm/hole.h"
 
 using namespace previrt;
@@ -96,17 +93,11 @@ public:
     }
 };
 
-struct Devices {
-    TscClock clock;
-    devices::Pic8259Pair pic{[](bool) {}};  // its INT is looked at after each access
-    devices::Pit8254 pit;
-    devices::Uart16550 uart;
-    devices::PciHost pci;
+constexpr TscClock tsc_clock;
+
+struct Devices : ChannelDevices {
     uint32_t generation = 0;
-    Devices()
-        : pit([this](bool level) { pic.set_irq(pc::pit8254::kIrq, level); }, clock),
-          uart([this](bool level) { pic.set_irq(pc::uart16550::kCom1Irq, level); },
-               [](uint8_t byte) { transmit(byte); }) {}
+    Devices() : ChannelDevices(tsc_clock, [](uint8_t byte) { transmit(byte); }) {}
 
     static void transmit(uint8_t byte) {
         ConsoleRing& r = channel().console;
@@ -122,22 +113,12 @@ struct Devices {
     void load() {
         Channel& c = channel();
         if (c.generation == generation) return;
-        pic.restore(c.pic);
-        pit.restore(c.pit);
-        uart.restore(c.uart);
-        pci.restore(c.pci);
+        restore(c);
         generation = c.generation;
     }
-    // What the VMM changed goes back: the device it touched, and the PIC,
-    // whose lines any of them drives.
-    enum : unsigned { kPit = 1, kUart = 2, kPci = 4 };
-    void store(unsigned touched) {
-        Channel& c = channel();
-        c.pic = pic.save();
-        if (touched & kPit) c.pit = pit.save();
-        if (touched & kUart) c.uart = uart.save();
-        if (touched & kPci) c.pci = pci.save();
-    }
+    // What the VMM changed goes back: the models it touched
+    // (ChannelDevices::Model), and the PIC, whose lines any of them drives.
+    void store(unsigned touched) { save(channel(), kPic | touched); }
 };
 
 alignas(Devices) unsigned char devices_storage[sizeof(Devices)];
@@ -146,7 +127,7 @@ Devices* devs = nullptr;
 class ImageBackend final : public Backend {
 public:
     bool timer_programmed = false;
-    unsigned touched = 0;  // Devices::kPit, kUart
+    unsigned touched = 0;  // ChannelDevices::Model
     uint32_t port_read(uint16_t port, unsigned size) override {
         uint32_t value = 0;
         if (with_model(port, [&](auto& model) { value = model.read(port, size); })) {
@@ -186,14 +167,10 @@ private:
     // false for a port that is the monitor's, to pass on.
     template <typename Access>
     bool with_model(uint16_t port, Access access) {
-        using devices::board::Device;
-        switch (devices::board::device_at(port)) {
-        case Device::Pic: access(devs->pic); return true;
-        case Device::Pit: touched |= Devices::kPit; access(devs->pit); return true;
-        case Device::Com1: touched |= Devices::kUart; access(devs->uart); return true;
-        case Device::PciHost: touched |= Devices::kPci; access(devs->pci); return true;
-        default: return false;
-        }
+        return devs->with_model(port, [&](auto& model) {
+            touched |= ChannelDevices::model_of(model);
+            access(model);
+        });
     }
 };
 

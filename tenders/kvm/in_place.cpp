@@ -102,6 +102,7 @@ InPlace::InPlace(Vm& vm, const elf::File& guest, bool paravirt, std::span<uint8_
                             "the in-place VMM is loaded, but nothing calls it\n";
 
     Channel& c = channel();
+    reader_.emplace(c, console);
     c.magic = kMagic;
     c.version = kVersion;
     c.ram_size = ram.size();
@@ -151,16 +152,17 @@ InPlace::~InPlace() {
 Channel& InPlace::channel() const { return *reinterpret_cast<Channel*>(memory_ + (kChannel - kBase)); }
 
 uint64_t InPlace::host_time(uint64_t device_ns) const {
-    if (device_ns == UINT64_MAX || device_ns > UINT64_MAX - host_origin_) return UINT64_MAX;
-    return host_origin_ + device_ns;
+    uint64_t origin = reader_->host_origin();
+    if (device_ns == UINT64_MAX || device_ns > UINT64_MAX - origin) return UINT64_MAX;
+    return origin + device_ns;
 }
 
 void InPlace::before_run(Vcpu& vcpu) {
     Channel& c = channel();
     kvm_run& r = vcpu.state();
-    if (!host_origin_) return;  // the VMM has not said hello: the guest has touched no device yet
-    bool at_doorbell = at_doorbell_;
-    at_doorbell_ = false;
+    uint64_t origin = reader_->host_origin();
+    if (!origin) return;  // the VMM has not said hello: the guest has touched no device yet
+    bool at_doorbell = reader_->take_at_doorbell();
     if (c.busy && !at_doorbell) {
         // Stopped inside the VMM in the middle of an access: leave the states
         // alone, and come back once the guest can take an interrupt (after the
@@ -168,7 +170,7 @@ void InPlace::before_run(Vcpu& vcpu) {
         r.request_interrupt_window = !input_.empty() || devices::monotonic_now_ns() >= armed_at_;
         return;
     }
-    ChannelClock clock(c, host_origin_);
+    ChannelClock clock(c, origin);
     Devices d(clock);
     d.load(c);
     d.pit.update();
@@ -187,28 +189,6 @@ void InPlace::before_run(Vcpu& vcpu) {
     devices::arm_timer_at(timer_, armed_at_);
 }
 
-void InPlace::doorbell(Vcpu&, uint32_t why) {
-    Channel& c = channel();
-    ++doorbells_[why < kDoorbellKinds ? why : 0];
-    // The VMM rings kConsoleFull in the middle of an access, before it saves
-    // the devices: the states stay its own until it is done.
-    at_doorbell_ = why != kConsoleFull;
-    switch (why) {
-    case kHello:
-        if (!c.started) throw ChannelError("the in-place VMM said hello before starting its clock");
-        host_origin_ = devices::monotonic_now_ns() - 1;  // never 0: 0 means "no hello yet"
-        return;
-    case kInterrupt:
-    case kTimer: return;  // before_run looks at the states
-    case kConsoleFull: drain_console(); return;
-    case kBadCall:
-        throw ChannelError(fmt::format("it entered the in-place VMM with {:#x} (returning to {:#x}), which is neither a "
-                                       "rewritten site nor a para-virtual operation KVM's interface offers",
-                                       c.bad_call, c.bad_call_from));
-    default: throw ChannelError(fmt::format("the in-place VMM rang the doorbell with {}, which means nothing", why));
-    }
-}
-
 uint32_t InPlace::DevicePorts::read(uint16_t port, unsigned size) {
     uint32_t value = 0;
     owner_.access(port, size, false, value);
@@ -224,7 +204,7 @@ void InPlace::access(uint16_t port, unsigned size, bool write, uint32_t& value) 
     // VMM passes on only the ports it does not model). Before the VMM's hello
     // the devices' clock has not started: it stands at 0.
     Channel& c = channel();
-    uint64_t origin = host_origin_ ? host_origin_ : devices::monotonic_now_ns();
+    uint64_t origin = reader_->host_origin() ? reader_->host_origin() : devices::monotonic_now_ns();
     ChannelClock clock(c, origin);
     std::string sent;
     Devices d(clock, [&sent](uint8_t byte) { sent.push_back(static_cast<char>(byte)); });
@@ -246,9 +226,9 @@ void InPlace::wait(std::unique_lock<std::mutex>& lock) {
     // now waits wrote since (a prompt) goes out before it sleeps.
     drain_console();
     uint64_t next = UINT64_MAX;
-    if (host_origin_) {
+    if (uint64_t origin = reader_->host_origin()) {
         Channel& c = channel();
-        ChannelClock clock(c, host_origin_);
+        ChannelClock clock(c, origin);
         Devices d(clock);
         d.load(c);
         d.pit.update();
@@ -262,22 +242,6 @@ void InPlace::wait(std::unique_lock<std::mutex>& lock) {
     lock.lock();
 }
 
-void InPlace::drain_console() {
-    std::lock_guard g(console_lock_);
-    ConsoleRing& ring = channel().console;
-    uint32_t head = __atomic_load_n(&ring.head, __ATOMIC_ACQUIRE);
-    uint32_t tail = ring.tail;
-    uint32_t waiting = head - tail;
-    if (waiting > kConsoleSize)
-        throw ChannelError(fmt::format("the console ring says {} bytes wait (head {}, tail {}), more than it holds ({})",
-                                       waiting, head, tail, kConsoleSize));
-    uint32_t start = tail % kConsoleSize, first = std::min(waiting, kConsoleSize - start);
-    std::fwrite(ring.data + start, 1, first, console_);
-    std::fwrite(ring.data, 1, waiting - first, console_);
-    if (waiting) std::fflush(console_);
-    __atomic_store_n(&ring.tail, head, __ATOMIC_RELEASE);
-}
-
 void InPlace::console_thread() {
     pollfd fds[2] = {{event_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     for (;;) {
@@ -288,7 +252,7 @@ void InPlace::console_thread() {
         try {
             drain_console();
         } catch (const ChannelError& e) {
-            std::lock_guard g(console_lock_);
+            std::lock_guard g(console_error_lock_);
             console_error_ = e.what();
             return;
         }
@@ -296,7 +260,7 @@ void InPlace::console_thread() {
 }
 
 std::string InPlace::console_error() const {
-    std::lock_guard g(console_lock_);
+    std::lock_guard g(console_error_lock_);
     return console_error_;
 }
 
@@ -306,8 +270,8 @@ std::string InPlace::stats() const {
         "in-place VMM: {} site calls, {} para-virtual calls, {} port accesses answered in place, {} passed on; {} exited "
         "and reached its models through the channel; doorbells: {} hello, {} interrupt, {} console full, {} timer; {} "
         "interrupts injected\n",
-        c.site_calls, c.paravirt_calls, c.ports_in_place, c.ports_forwarded, exits_to_models_, doorbells_[kHello],
-        doorbells_[kInterrupt], doorbells_[kConsoleFull], doorbells_[kTimer], injected_);
+        c.site_calls, c.paravirt_calls, c.ports_in_place, c.ports_forwarded, exits_to_models_, reader_->rung(kHello),
+        reader_->rung(kInterrupt), reader_->rung(kConsoleFull), reader_->rung(kTimer), injected_);
 }
 
 }  // namespace previrt::kvm

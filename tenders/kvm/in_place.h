@@ -12,8 +12,8 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <stdexcept>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -21,17 +21,11 @@
 
 #include "devices/port_device.h"
 #include "elf/elf_file.h"
+#include "tenders/kvm/channel_reader.h"
 #include "tenders/kvm/kvm.h"
 #include "vmm/kvm/channel.h"
 
 namespace previrt::kvm {
-
-// The guest broke the channel's rules (a ring's indices that cannot be, a
-// doorbell that means nothing): the run stops with this message.
-class ChannelError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 class InPlace {
 public:
@@ -57,13 +51,13 @@ public:
     void before_run(Vcpu& vcpu);
     // A write to the doorbell port: the VMM stopped at a point where the
     // device states are whole. Throws ChannelError.
-    void doorbell(Vcpu& vcpu, uint32_t why);
+    void doorbell(Vcpu&, uint32_t why) { reader_->doorbell(why); }
     // Console input (under the device lock): delivered before the next run.
     void receive(uint8_t byte) { input_.push_back(byte); }
     // KVM_EXIT_HLT with interrupts on: sleeps until the next tick or a kick.
     void wait(std::unique_lock<std::mutex>& lock);
     // Moves the console ring's bytes to the console; throws ChannelError.
-    void drain_console();
+    void drain_console() { reader_->drain_console(); }
     // The ports of the models that live in the in-place VMM (PIC pair, PIT
     // and port B, COM1, PCI host), for previrt-vmm's port bus: an access that
     // still exits (an instruction no site covers) runs the same models on the
@@ -96,18 +90,15 @@ private:
     std::span<uint8_t> ram_;
     std::string summary_;
     std::FILE* console_;
-    uint64_t host_origin_ = 0;   // monotonic time of the device clock's 0 (the VMM's hello)
     uint64_t armed_at_ = UINT64_MAX;  // monotonic time the host timer fires
-    bool at_doorbell_ = false;   // the vCPU stopped at a doorbell: the states are whole
-    static constexpr unsigned kDoorbellKinds = 6;
-    uint64_t doorbells_[kDoorbellKinds] = {};
+    std::optional<ChannelReader> reader_;  // the console ring and the doorbells, once the slot is mapped
     uint64_t injected_ = 0;
     uint64_t exits_to_models_ = 0;  // port accesses that exited and ran the models here
     DevicePorts ports_{*this};
     std::vector<uint8_t> input_;
     timer_t timer_{};
     bool have_timer_ = false;
-    mutable std::mutex console_lock_;
+    mutable std::mutex console_error_lock_;
     std::string console_error_;
     int event_fd_ = -1;
     int stop_fd_ = -1;

@@ -3,7 +3,7 @@
 // pair's own INT has no callback, its caller looks at pending() after an
 // access. One definition for every side that runs them on the channel's
 // states: the in-place VMM inside the guest (image/vmm.cpp), previrt-vmm
-// (monitors/kvm/in_place.cpp) and the fuzz target of the states. When each
+// (tenders/kvm/in_place.cpp) and the fuzz target of the states. When each
 // side loads and stores (the generation count) stays its own.
 //
 // Freestanding.

@@ -13,14 +13,16 @@
 
 #include <stdint.h>
 
+#include "previrt/note.h"
+
 namespace previrt::boot {
 
 inline constexpr uint64_t kBootMagic = 0x70726576'69727401;  // "previrt" + version 1
 inline constexpr uint32_t kMultibootMagic = 0x2badb002;     // what a Multiboot loader leaves in eax
 inline constexpr uint32_t kBootInfoVersion = 1;
 
-inline constexpr uint32_t kNoteEntry64 = 1;  // ELF note type: 64-bit entry address (8 bytes)
-inline constexpr char kNoteName[] = "previrt";
+inline constexpr uint32_t kNoteEntry64 = PREVIRT_NOTE_ENTRY64;  // ELF note type: 64-bit entry address (8 bytes)
+inline constexpr char kNoteName[] = PREVIRT_NOTE_NAME;
 
 enum class MemoryType : uint32_t { Usable = 1, Reserved = 2 };
 

@@ -23,13 +23,14 @@
 #include <stdint.h>
 
 #include "previrt/guest_layout.h"
+#include "previrt/note.h"
 
 namespace previrt::pv {
 
-inline constexpr uint32_t kNoteParavirt = 2;
-inline constexpr uint32_t kParavirtVersion = 1;
-inline constexpr uint32_t kNoteParavirtKvm = 3;
-inline constexpr uint32_t kParavirtKvmVersion = 1;
+inline constexpr uint32_t kNoteParavirt = PREVIRT_NOTE_PARAVIRT;
+inline constexpr uint32_t kParavirtVersion = PREVIRT_PARAVIRT_VERSION;
+inline constexpr uint32_t kNoteParavirtKvm = PREVIRT_NOTE_PARAVIRT_KVM;
+inline constexpr uint32_t kParavirtKvmVersion = PREVIRT_PARAVIRT_KVM_VERSION;
 
 // The hot page: bytes the guest reads and writes directly.
 inline constexpr uint64_t kHotPage = layout::kVmmHoleBase + 0x1000;

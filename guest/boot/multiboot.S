@@ -24,11 +24,10 @@ multiboot_header:
 	.long PHYS(boot32)		/* entry_addr */
 
 #include "arch/x86_64/sensitive.h"
-#include "boot/previrt_note.h"
+#include "previrt/note.h"
 
 /* The 64-bit entry's address, for monitors: an ELF note. */
-	previrt_note 1, 8		/* boot::kNoteEntry64 */
-	.quad previrt_entry64
+	previrt_entry64_note previrt_entry64
 
 /* Boot page tables: the first GiB identity-mapped (to survive the switch) and
  * at KERNEL_BASE (the kernel window), with 2 MiB pages. */

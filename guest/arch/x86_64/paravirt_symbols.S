@@ -1,7 +1,7 @@
 /* The para-virtual interface's addresses as absolute symbols, so that the
  * guest's assembly reaches them with RIP-relative stores and rel32 calls. */
 #include "arch/x86_64/paravirt_asm.h"
-#include "boot/previrt_note.h"
+#include "previrt/note.h"
 
 	.globl pv_interrupt_flag, pv_event_pending, pv_entry_sti, pv_entry_halt
 	.globl pv_entry_swapgs, pv_entry_sysret, pv_entry_iret
@@ -16,5 +16,4 @@
 	.section .note.GNU-stack, "", @progbits
 
 /* The image's claim to the interface: pv::kNoteParavirt, its version. */
-	previrt_note 2, 4
-	.long 1				/* pv::kParavirtVersion */
+	previrt_paravirt_note

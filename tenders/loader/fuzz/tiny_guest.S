@@ -1,14 +1,9 @@
 /* The loader fuzzer's seed guest (corpus/tiny-guest.elf): the previrt entry note
  * and a few sensitive instructions, recorded by the afterburner:
- *   gcc -B build/afterburner-hook -c tiny_guest.S && ld -T tiny_guest.ld -o tiny-guest.elf tiny_guest.o && strip tiny-guest.elf */
-	.section .note.previrt, "a"
-	.balign 4
-	.long 8
-	.long 8
-	.long 1
-	.asciz "previrt"
-	.balign 4
-	.quad entry
+ *   gcc -B build/afterburner-hook -I abi -c tiny_guest.S && ld -T tiny_guest.ld -o tiny-guest.elf tiny_guest.o && strip tiny-guest.elf */
+#include "previrt/note.h"
+
+	previrt_entry64_note entry
 	.text
 	.globl entry
 entry:

@@ -1,13 +1,8 @@
 // The liar's 64-bit entry (abi/previrt/boot_info.h): rdi and rsi as the
 // protocol hands them, on the boot stack.
-    .section .note.previrt, "a"
-    .balign 4
-    .long 8
-    .long 8
-    .long 1
-    .asciz "previrt"
-    .balign 4
-    .quad liar_entry
+#include "previrt/note.h"
+
+    previrt_entry64_note liar_entry
 
     .text
     .globl liar_entry

@@ -8,11 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 
 #include "devices/clock.h"
 #include "devices/pc_board.h"
+#include "testing/fuzz_input.h"
 #include "vmm/kvm/channel.h"
 #include "vmm/kvm/channel_devices.h"
 
@@ -30,19 +30,6 @@ class FuzzClock final : public Clock {
 public:
     uint64_t now_ns() const override { return now; }
     uint64_t now = 0;
-};
-
-struct Input {
-    const uint8_t* data;
-    size_t size;
-    template <typename T>
-    bool take(T& out) {
-        if (size < sizeof(T)) return false;
-        std::memcpy(&out, data, sizeof(T));
-        data += sizeof(T);
-        size -= sizeof(T);
-        return true;
-    }
 };
 
 // Two snapshots of a model that must be equal: the first byte that is not, named.
@@ -76,7 +63,7 @@ uint16_t channel_port(uint8_t pick) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    Input in{data, size};
+    previrt::test::FuzzInput in{data, size};
     FuzzClock clock;
     uint8_t mode = 0;
     if (!in.take(mode) || !in.take(clock.now)) return 0;

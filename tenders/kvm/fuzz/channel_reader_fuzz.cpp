@@ -11,31 +11,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "tenders/kvm/channel_reader.h"
+#include "testing/fuzz_input.h"
 #include "vmm/kvm/channel.h"
 
 namespace {
 
 using namespace previrt::kvm;
 using namespace previrt::vmm::kvm;
-
-struct Input {
-    const uint8_t* data;
-    size_t size;
-    template <typename T>
-    bool take(T& out) {
-        if (size < sizeof(T)) return false;
-        std::memcpy(&out, data, sizeof(T));
-        data += sizeof(T);
-        size -= sizeof(T);
-        return true;
-    }
-};
 
 // The console: what the reader wrote since the last look.
 std::string written;
@@ -87,7 +74,7 @@ void drain(ChannelReader& reader, Channel& c, uint32_t why) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    Input in{data, size};
+    previrt::test::FuzzInput in{data, size};
     auto channel = std::make_unique<Channel>();
     Channel& c = *channel;
     ChannelReader reader(c, console());

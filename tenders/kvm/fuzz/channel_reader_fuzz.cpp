@@ -51,9 +51,8 @@ void drain(ChannelReader& reader, Channel& c, uint32_t why) {
     ConsoleRing& ring = c.console;
     uint32_t head = ring.head, tail = ring.tail, waiting = head - tail;
     bool impossible = waiting > kConsoleSize;
-    std::string expected;
-    for (uint32_t i = 0; !impossible && i < waiting; ++i)
-        expected.push_back(static_cast<char>(ring.data[(tail + i) % kConsoleSize]));
+    std::string expected(impossible ? 0 : waiting, '\0');
+    for (uint32_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<char>(ring.data[(tail + i) % kConsoleSize]);
     written.clear();
     try {
         if (why) reader.doorbell(why);

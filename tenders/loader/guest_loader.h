@@ -9,6 +9,7 @@
 #include <string>
 
 #include "elf/elf_file.h"
+#include "x86/control.h"
 
 namespace previrt::loader {
 
@@ -24,6 +25,15 @@ inline constexpr uint64_t kBootPd = 0x3000;
 inline constexpr uint64_t kBootInfo = 0x5000;
 inline constexpr uint64_t kBootStackTop = 0x9000;
 inline constexpr uint64_t kReservedEnd = 0x100000;
+
+// The processor at the 64-bit entry (abi/previrt/boot_info.h): long mode at
+// CPL 0, paging on through the boot page tables, flat segments (Intel SDM
+// Vol. 3A, 9.8.5); what every tender sets before the guest's first instruction.
+inline constexpr uint64_t kBootCr0 =
+    x86::kCr0Pe | x86::kCr0Mp | x86::kCr0Et | x86::kCr0Ne | x86::kCr0Wp | x86::kCr0Pg;
+inline constexpr uint64_t kBootCr4 = x86::kCr4Pae;
+inline constexpr uint64_t kBootEfer = x86::kEferLme | x86::kEferLma;
+inline constexpr uint16_t kBootCodeSelector = 0x08, kBootDataSelector = 0x10;
 
 struct BootState {
     uint64_t entry = 0;      // virtual address of the 64-bit entry

@@ -235,11 +235,11 @@ void boot_vcpu(const loader::BootState& boot) {
     vcpu.gpr[kRsi] = boot.rsi;
     vcpu.gpr[kRsp] = boot.rsp;
     vcpu.cr3 = boot.cr3;
-    vcpu.cr0 = x86::kCr0Pe | x86::kCr0Mp | x86::kCr0Et | x86::kCr0Ne | x86::kCr0Wp | x86::kCr0Pg;
-    vcpu.cr4 = kCr4Pae;
-    vcpu.efer = kEferLme | kEferLma;
-    vcpu.sreg[kCs] = 0x08;
-    vcpu.sreg[kSs] = vcpu.sreg[kDs] = vcpu.sreg[kEs] = 0x10;
+    vcpu.cr0 = loader::kBootCr0;
+    vcpu.cr4 = loader::kBootCr4;
+    vcpu.efer = loader::kBootEfer;
+    vcpu.sreg[kCs] = loader::kBootCodeSelector;
+    vcpu.sreg[kSs] = vcpu.sreg[kDs] = vcpu.sreg[kEs] = loader::kBootDataSelector;
 }
 
 // Runs the guest until finish() or fatal() jumps back here; returns its status.

@@ -14,36 +14,33 @@
 #include "devices/host_clock.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
-#include "devices/port_bus.h"
+#include "tenders/kvm/interrupt_model.h"
 #include "tenders/kvm/kvm.h"
 
 namespace previrt::kvm {
 
-class UserIrqchip {
+class UserIrqchip final : public InterruptModel {
 public:
-    // Adds the PIC pair (0x20, 0xa0) and the PIT (0x40-0x43, port B 0x61) to
-    // `bus`. The timer signals the vCPU thread with `kick_signal` (thread `vcpu_tid`), whose handler
+    // The timer signals the vCPU thread with `kick_signal` (thread `vcpu_tid`), whose handler
     // must end a KVM_RUN in progress or about to start (immediate_exit).
-    UserIrqchip(devices::PortBus& bus, pid_t vcpu_tid, int kick_signal);
-    ~UserIrqchip();
+    UserIrqchip(pid_t vcpu_tid, int kick_signal);
+    ~UserIrqchip() override;
     UserIrqchip(const UserIrqchip&) = delete;
     UserIrqchip& operator=(const UserIrqchip&) = delete;
 
+    // The PIC pair (0x20, 0xa0) and the PIT (0x40-0x43, port B 0x61).
+    devices::PortDevice* model(devices::board::Device device) override;
     // A device's interrupt line (under the caller's device lock).
-    void set_irq(unsigned irq, bool level) { pic_.set_irq(irq, level); }
+    void set_irq(unsigned irq, bool level) override { pic_.set_irq(irq, level); }
 
     // Before each KVM_RUN (under the device lock): the PIT caught up with the
     // host's time, the pending interrupt injected if the vCPU can take it,
     // else an interrupt window asked for; the timer armed for the next tick.
-    // Returns the vector injected, or -1.
-    int before_run(Vcpu& vcpu);
+    void before_run(Vcpu& vcpu) override;
 
-    // KVM_EXIT_HLT: whether an interrupt can wake the vCPU (its IF is set).
-    // If so, the caller waits with wait(), then runs the vCPU again.
-    static bool can_wake(Vcpu& vcpu) { return vcpu.state().if_flag; }
-    // Sleeps until the PIT's next tick or a kick (console input); `lock` is
-    // the device lock, released while sleeping.
-    void wait(std::unique_lock<std::mutex>& lock);
+    // KVM_EXIT_HLT with interrupts on: sleeps until the PIT's next tick or a
+    // kick (console input); `lock` is the device lock, released while sleeping.
+    bool wait_halted(Vcpu& vcpu, std::unique_lock<std::mutex>& lock) override;
 
 private:
     devices::MonotonicClock clock_;

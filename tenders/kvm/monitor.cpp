@@ -34,6 +34,7 @@
 #include "tenders/kvm/exit_stats.h"
 #include "x86/control.h"
 #include "tenders/kvm/in_place.h"
+#include "tenders/kvm/interrupt_model.h"
 #include "tenders/kvm/irqchip.h"
 #include "tenders/kvm/kvm.h"
 #include "tenders/loader/guest_loader.h"
@@ -158,11 +159,8 @@ int run(const tenders::RunOptions& o) {
         std::cerr << "previrt-vmm: " << e.what() << "\n";
         return tenders::kExitBadImage;
     }
-    // Pre-virtualized or para-virtualized, the PIC pair, the PIT, COM1 and the
-    // PCI host bridge live in the in-place VMM.
-    bool in_place_vmm = o.kvm_in_place || paravirt;
-    bool in_kernel = !in_place_vmm && o.kvm_irqchip && system->check_extension(KVM_CAP_IRQCHIP) &&
-                     system->check_extension(KVM_CAP_PIT2);
+    Interrupts interrupt_kind = choose_interrupts(
+        o, paravirt, system->check_extension(KVM_CAP_IRQCHIP) && system->check_extension(KVM_CAP_PIT2));
     bool hardware = host_has_hardware_virtualization();
     // QEMU's TCG says who it is (testing/amdv): its AMD-V has the hardware's
     // semantics, but its clock is no silicon's.
@@ -172,16 +170,7 @@ int run(const tenders::RunOptions& o) {
                   : hardware ? "previrt-vmm: KVM on hardware virtualization (VT-x/AMD-V): the guest runs natively\n"
                              : "previrt-vmm: KVM without VT-x/AMD-V on this host: a software hypervisor that emulates "
                                "every guest instruction\n")
-              << (paravirt ? fmt::format("previrt-vmm: para-virtualized (KVM's interface, version {}): ", paravirt.version)
-                  : o.kvm_in_place ? "previrt-vmm: pre-virtualized: "
-                                   : "")
-              << (in_place_vmm ? "8259 PIC pair, 8254 PIT, UART, PCI host bridge: the device library's "
-                                 "models in the in-place VMM, inside the guest; CMOS, exit port, POST codes: "
-                                 "previrt-vmm (interrupts injected with KVM_INTERRUPT)\n"
-                  : in_kernel ? "previrt-vmm: 8259 PIC pair, 8254 PIT: KVM's in-kernel models; UART, PCI host bridge, "
-                              "CMOS, exit port: previrt's device library\n"
-                            : "previrt-vmm: 8259 PIC pair, 8254 PIT, UART, PCI host bridge, CMOS, exit port: previrt's "
-                              "device library (interrupts injected with KVM_INTERRUPT)\n");
+              << describe(interrupt_kind, paravirt);
 
     uint64_t ram_size = o.memory_mib << 20;
     GuestMemory ram(ram_size);
@@ -195,7 +184,7 @@ int run(const tenders::RunOptions& o) {
 
     Vm vm(*system);
     vm.set_memory(0, 0, ram.span().data(), ram_size);
-    if (in_kernel) {
+    if (interrupt_kind == Interrupts::InKernel) {
         vm.create_irqchip();
         vm.create_pit();
     }
@@ -238,21 +227,24 @@ int run(const tenders::RunOptions& o) {
     pthread_t vcpu_thread = pthread_self();
     std::mutex device_lock;  // the devices are touched by the vCPU thread and the console thread
     devices::PortBus bus;
-    std::unique_ptr<UserIrqchip> irqchip;
-    std::unique_ptr<InPlace> in_place;
-    if (in_place_vmm) {
+    std::unique_ptr<InterruptModel> interrupts;
+    if (interrupt_kind == Interrupts::InPlace) {
         try {
-            in_place = std::make_unique<InPlace>(vm, image, static_cast<bool>(paravirt), ram.span(), loader::kBootPdpt,
-                                                 cpuid, vcpu.tsc_khz(), gettid(), SIGUSR1, serial_out);
+            auto in_place = std::make_unique<InPlace>(vm, image, static_cast<bool>(paravirt), ram.span(),
+                                                      loader::kBootPdpt, cpuid, vcpu.tsc_khz(), gettid(), SIGUSR1,
+                                                      serial_out);
+            std::cerr << in_place->summary();
+            interrupts = std::make_unique<InPlaceInterrupts>(std::move(in_place));
         } catch (const vmm::SiteError& e) {
             std::cerr << "previrt-vmm: " << o.image << ": " << e.what() << "\n";
             return tenders::kExitBadImage;
         }
-        std::cerr << in_place->summary();
-    } else if (!in_kernel) {
-        irqchip = std::make_unique<UserIrqchip>(bus, gettid(), SIGUSR1);
+    } else if (interrupt_kind == Interrupts::User) {
+        interrupts = std::make_unique<UserIrqchip>(gettid(), SIGUSR1);
+    } else {
+        interrupts = std::make_unique<KernelIrqchip>(vm);
     }
-    devices::Uart16550 uart([&](bool level) { irqchip ? irqchip->set_irq(kIrqCom1, level) : vm.irq_line(kIrqCom1, level); },
+    devices::Uart16550 uart([&](bool level) { interrupts->set_irq(kIrqCom1, level); },
                             [&](uint8_t byte) {
                                 std::fputc(byte, serial_out);
                                 if (byte == '\n') std::fflush(serial_out);
@@ -260,19 +252,17 @@ int run(const tenders::RunOptions& o) {
     devices::PciHost pci;
     devices::CmosRtc cmos(ram_size);
     devices::ExitPort exit_port;
-    // The board's ports. With the in-place VMM, its models are the PIC, the
-    // PIT, COM1 and the PCI host: an access that still exits reaches them
-    // through the channel. The PIC and PIT are KVM's own or previrt's
-    // (irqchip) otherwise, and the POST code port is wired below.
-    devices::PortDevice* in_place_models = in_place ? &in_place->device_ports() : nullptr;
+    // The board's ports: the interrupt model's (with the in-place VMM, an
+    // access that still exits reaches its models through the channel), else
+    // previrt-vmm's own; the POST code port is wired below.
     for (const devices::board::PortRange& r : devices::board::kPorts) {
         using devices::board::Device;
-        devices::PortDevice* model = nullptr;
-        switch (r.device) {
+        devices::PortDevice* model = interrupts->model(r.device);
+        if (!model) switch (r.device) {
+        case Device::Com1: model = &uart; break;
+        case Device::PciHost: model = &pci; break;
         case Device::Pic:
-        case Device::Pit: model = in_place_models; break;
-        case Device::Com1: model = in_place ? in_place_models : &uart; break;
-        case Device::PciHost: model = in_place ? in_place_models : &pci; break;
+        case Device::Pit: break;
         case Device::Cmos: model = &cmos; break;
         case Device::ExitPort: model = &exit_port; break;
         case Device::Post:  // below, with the windows it marks
@@ -291,9 +281,8 @@ int run(const tenders::RunOptions& o) {
                 uint8_t c;
                 if (read(0, &c, 1) != 1) break;
                 std::lock_guard g(device_lock);
-                if (in_place) in_place->receive(c);
-                else uart.receive(c);
-                if (irqchip || in_place) pthread_kill(vcpu_thread, SIGUSR1);  // the vCPU may be halted
+                interrupts->receive(c, uart);
+                if (interrupts->needs_kick()) pthread_kill(vcpu_thread, SIGUSR1);  // the vCPU may be halted
             }
         });
     }
@@ -355,8 +344,7 @@ int run(const tenders::RunOptions& o) {
     for (bool running = true; running;) {
         try {
             std::lock_guard g(device_lock);
-            if (irqchip && !stepped) irqchip->before_run(vcpu);
-            if (in_place && !stepped) in_place->before_run(vcpu);
+            if (!stepped) interrupts->before_run(vcpu);
             stepped = false;
         } catch (const ChannelError& e) {
             std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << e.what() << "; stopped\n";
@@ -364,9 +352,10 @@ int run(const tenders::RunOptions& o) {
         }
         bool exited = vcpu.run();
         vcpu.state().immediate_exit = 0;
-        if (in_place && !in_place->console_error().empty()) {
-            std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << in_place->console_error()
-                      << "; stopped\n";
+        try {
+            interrupts->after_run();
+        } catch (const ChannelError& e) {
+            std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << e.what() << "; stopped\n";
             break;
         }
         if (!exited) {
@@ -385,20 +374,11 @@ int run(const tenders::RunOptions& o) {
             bool out = r.io.direction == KVM_EXIT_IO_OUT;
             note("io", r.io.port, fmt::format("{:#x} {} {}", r.io.port, out ? "out" : "in", r.io.size));
             std::lock_guard g(device_lock);
-            if (in_place && r.io.port == vmm::kvm::kDoorbellPort) {
-                if (!out || r.io.count != 1) {
-                    if (!out) std::memset(data, 0xff, size_t{r.io.size} * r.io.count);
-                    break;
-                }
-                uint32_t why = 0;
-                std::memcpy(&why, data, r.io.size);
-                try {
-                    in_place->doorbell(vcpu, why);
-                } catch (const ChannelError& e) {
-                    std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << e.what()
-                              << "; stopped\n";
-                    running = false;
-                }
+            try {
+                if (interrupts->port_exit(vcpu)) break;
+            } catch (const ChannelError& e) {
+                std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << e.what() << "; stopped\n";
+                running = false;
                 break;
             }
             for (uint32_t i = 0; i < r.io.count; ++i, data += r.io.size) {
@@ -433,19 +413,12 @@ int run(const tenders::RunOptions& o) {
         }
         case KVM_EXIT_HLT:
             note("hlt", 0, "");
-            if ((irqchip || in_place) && UserIrqchip::can_wake(vcpu)) {
+            try {
                 std::unique_lock l(device_lock);
-                if (irqchip) {
-                    irqchip->wait(l);
-                } else {
-                    try {
-                        in_place->wait(l);
-                    } catch (const ChannelError& e) {
-                        std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << e.what()
-                                  << "; stopped\n";
-                        running = false;
-                    }
-                }
+                if (interrupts->wait_halted(vcpu, l)) break;
+            } catch (const ChannelError& e) {
+                std::cerr << "previrt-vmm: the guest broke the in-place VMM's channel: " << e.what() << "; stopped\n";
+                running = false;
                 break;
             }
             std::cerr << "previrt-vmm: the guest halted with nothing to wake it\n" << register_dump(vcpu);
@@ -487,12 +460,12 @@ int run(const tenders::RunOptions& o) {
     }
 
     kick_run = nullptr;
-    std::string in_place_stats = in_place ? in_place->stats() : "";
-    in_place.reset();  // its console thread, and what the guest wrote last
     stopping = true;
     watchdog_cv.notify_all();
     if (watchdog.joinable()) watchdog.join();
     if (console.joinable()) console.join();
+    std::string in_place_stats = interrupts->stats();
+    interrupts.reset();  // the in-place VMM's console thread, and what the guest wrote last
     std::fflush(serial_out);
     if (o.stats) std::cerr << "previrt-vmm: " << stats.summary();
     if (o.stats) {

@@ -18,7 +18,8 @@ Interrupts choose_interrupts(const tenders::RunOptions& options, const loader::P
 std::string describe(Interrupts kind, const loader::Paravirt& paravirt) {
     switch (kind) {
     case Interrupts::InPlace:
-        return (paravirt ? fmt::format("previrt-vmm: para-virtualized (KVM's interface, version {}): ", paravirt.version)
+        return (paravirt ? fmt::format("previrt-vmm: para-virtualized (KVM's interface, version {}): ",
+                                       paravirt.version)
                          : std::string("previrt-vmm: pre-virtualized: ")) +
                "8259 PIC pair, 8254 PIT, UART, PCI host bridge: the device library's models in the in-place VMM, "
                "inside the guest; CMOS, exit port, POST codes: previrt-vmm (interrupts injected with KVM_INTERRUPT)\n";

@@ -43,7 +43,6 @@ namespace previrt::kvm {
 namespace {
 
 using Count = tenders::RunOptions::Count;
-constexpr uint32_t kIrqCom1 = 4;
 constexpr int kKickSignal = SIGUSR1;
 
 // The kick: ends a KVM_RUN in progress, and, through immediate_exit, one that
@@ -183,7 +182,8 @@ Monitor::Monitor(const tenders::RunOptions& o)
       ram_(o.memory_mib << 20), boot_(load_image()), vm_(create_vm()), vcpu_(system_, vm_, 0),
       cpuid_(prepare_vcpu()), serial_(o.serial == "stdio" ? OutputFile(stdout) : open_output(o.serial, "wb")),
       trace_(o.trace_exits.empty() ? nullptr : open_output(o.trace_exits, "w")),
-      uart_([this](bool level) { interrupts_->set_irq(kIrqCom1, level); }, [this](uint8_t byte) { transmit(byte); }),
+      uart_([this](bool level) { interrupts_->set_irq(devices::Uart16550::kCom1Irq, level); },
+            [this](uint8_t byte) { transmit(byte); }),
       cmos_(o.memory_mib << 20), post_([this](uint8_t code) { on_post(code); }) {
     // Someone may be reading the console as it comes (a prompt ends in no
     // newline): stdio unbuffered, a file flushed at each line.

@@ -67,7 +67,8 @@ TEST_F(DeviceExitsTest, AStringOutWritesEachElementInTurn) {
     const uint16_t words[3] = {0x1111, 0x2222, 0x3333};
     std::memcpy(e.data(), words, sizeof words);
     EXPECT_EQ(exits.io(e.run()), std::nullopt);
-    EXPECT_EQ(device.writes, (std::vector<Recorder::Access>{{0x502, 2, 0x1111}, {0x502, 2, 0x2222}, {0x502, 2, 0x3333}}));
+    EXPECT_EQ(device.writes,
+              (std::vector<Recorder::Access>{{0x502, 2, 0x1111}, {0x502, 2, 0x2222}, {0x502, 2, 0x3333}}));
     EXPECT_EQ(messages.str(), "");
 }
 

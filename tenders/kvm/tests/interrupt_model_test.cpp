@@ -43,12 +43,13 @@ TEST(InterruptModelTest, TheStartupLinesSayWhichModelsAndWhichHost) {
     EXPECT_EQ(describe(Interrupts::InKernel, {}),
               "previrt-vmm: 8259 PIC pair, 8254 PIT: KVM's in-kernel models; UART, PCI host bridge, CMOS, exit port: "
               "previrt's device library\n");
-    EXPECT_NE(describe(Interrupts::User, {}).find("previrt's device library (interrupts injected with KVM_INTERRUPT)\n"),
+    EXPECT_NE(describe(Interrupts::User, {}).find("device library (interrupts injected with KVM_INTERRUPT)\n"),
               std::string::npos);
     EXPECT_EQ(describe(Host::Hardware),
               "previrt-vmm: KVM on hardware virtualization (VT-x/AMD-V): the guest runs natively\n");
     EXPECT_NE(describe(Host::Software).find("KVM without VT-x/AMD-V on this host"), std::string::npos);
-    EXPECT_NE(describe(Host::Tcg).find("KVM on hardware virtualization (AMD-V emulated by QEMU TCG)"), std::string::npos);
+    EXPECT_NE(describe(Host::Tcg).find("KVM on hardware virtualization (AMD-V emulated by QEMU TCG)"),
+              std::string::npos);
 }
 
 TEST(InterruptModelTest, PrevirtsOwnHoldsThePicAndPitAndTakesTheUartsLine) {

@@ -137,6 +137,7 @@ private:
     Outcome on_mmio(kvm_run& r);
     Outcome on_hlt();
     Outcome on_debug(kvm_run& r);
+    Outcome on_unexpected(kvm_run& r);
     Outcome stop_with(const std::string& why, int status);
     void note(const char* kind, uint64_t where, const std::string& detail);
     void on_post(uint8_t code);
@@ -351,7 +352,7 @@ Outcome Monitor::on_exit(kvm_run& r) {
                          tenders::kExitPlatform);
     case KVM_EXIT_INTERNAL_ERROR:
         return stop_with(fmt::format("KVM internal error, suberror {}", r.internal.suberror), tenders::kExitPlatform);
-    default: return stop_with(fmt::format("unexpected exit reason {}", r.exit_reason), tenders::kExitPlatform);
+    default: return on_unexpected(r);
     }
 }
 
@@ -381,12 +382,15 @@ Outcome Monitor::on_hlt() {
 
 // A single step, with --count-instructions.
 Outcome Monitor::on_debug(kvm_run& r) {
-    if (o_.count_instructions == Count::Off)
-        return stop_with(fmt::format("unexpected exit reason {}", r.exit_reason), tenders::kExitPlatform);
+    if (o_.count_instructions == Count::Off) return on_unexpected(r);
     stepped_ = true;
     ++instructions_;
     if (r.debug.arch.pc >= layout::kVmmHoleBase && r.debug.arch.pc < layout::kVmmHoleEnd) ++instructions_in_vmm_;
     return kGoOn;
+}
+
+Outcome Monitor::on_unexpected(kvm_run& r) {
+    return stop_with(fmt::format("unexpected exit reason {}", r.exit_reason), tenders::kExitPlatform);
 }
 
 Outcome Monitor::stop_with(const std::string& why, int status) {

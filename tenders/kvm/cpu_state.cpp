@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "x86/control.h"
 
 namespace previrt::kvm {
 
@@ -12,23 +11,23 @@ void enter_long_mode(Vcpu& vcpu, const loader::BootState& boot) {
     kvm_segment code{};
     code.base = 0;
     code.limit = 0xffffffff;
-    code.selector = 0x08;
+    code.selector = loader::kBootCodeSelector;
     code.type = 11;  // execute/read, accessed
     code.present = 1;
     code.s = 1;
     code.l = 1;
     code.g = 1;
     kvm_segment data = code;
-    data.selector = 0x10;
+    data.selector = loader::kBootDataSelector;
     data.type = 3;  // read/write, accessed
     data.l = 0;
     data.db = 1;
     s.cs = code;
     s.ds = s.es = s.fs = s.gs = s.ss = data;
     s.cr3 = boot.cr3;
-    s.cr4 = x86::kCr4Pae;
-    s.cr0 = x86::kCr0Pe | x86::kCr0Mp | x86::kCr0Et | x86::kCr0Ne | x86::kCr0Wp | x86::kCr0Pg;
-    s.efer = x86::kEferLme | x86::kEferLma;
+    s.cr4 = loader::kBootCr4;
+    s.cr0 = loader::kBootCr0;
+    s.efer = loader::kBootEfer;
     vcpu.set_sregs(s);
     kvm_regs r{};
     r.rip = boot.entry;

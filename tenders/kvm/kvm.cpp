@@ -34,19 +34,6 @@ int checked(int r, const char* what) {
 KvmError::KvmError(const std::string& what, int err)
     : std::runtime_error(what + ": " + std::strerror(err)), error_(err) {}
 
-Fd::~Fd() {
-    if (fd_ >= 0) close(fd_);
-}
-
-Fd& Fd::operator=(Fd&& o) noexcept {
-    if (this != &o) {
-        if (fd_ >= 0) close(fd_);
-        fd_ = o.fd_;
-        o.fd_ = -1;
-    }
-    return *this;
-}
-
 System::System() {
     const char* path = std::getenv("PREVIRT_KVM_DEVICE");
     if (!path || !*path) path = "/dev/kvm";

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "tenders/host_handles.h"
+
 namespace previrt::kvm {
 
 class KvmError : public std::runtime_error {
@@ -21,19 +23,8 @@ private:
     int error_;
 };
 
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd();
-    Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-    Fd& operator=(Fd&& o) noexcept;
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
+// A descriptor of the KVM API (system, VM, vCPU), closed by its owner.
+using Fd = tenders::UniqueFd;
 
 class System {
 public:

@@ -1,3 +1,4 @@
+#include "tenders/host_handles.h"
 #include "tenders/kvm/monitor.h"
 
 #include <pthread.h>
@@ -88,12 +89,7 @@ private:
 
 // A file the run writes (the console, the exit trace), closed however the run
 // ends; standard output is left open.
-struct CloseFile {
-    void operator()(std::FILE* f) const {
-        if (f != stdout) std::fclose(f);
-    }
-};
-using OutputFile = std::unique_ptr<std::FILE, CloseFile>;
+using OutputFile = tenders::UniqueFile;
 
 OutputFile open_output(const std::string& path, const char* mode) {
     OutputFile f(std::fopen(path.c_str(), mode));
@@ -183,7 +179,7 @@ Monitor::Monitor(const tenders::RunOptions& o)
       ram_(o.memory_mib << 20), boot_(load_image()), vm_(create_vm()), vcpu_(system_, vm_, 0),
       cpuid_(prepare_vcpu()), serial_(o.serial == "stdio" ? OutputFile(stdout) : open_output(o.serial, "wb")),
       trace_(o.trace_exits.empty() ? nullptr : open_output(o.trace_exits, "w")),
-      uart_([this](bool level) { interrupts_->set_irq(devices::Uart16550::kCom1Irq, level); },
+      uart_([this](bool level) { interrupts_->set_irq(pc::uart16550::kCom1Irq, level); },
             [this](uint8_t byte) { transmit(byte); }),
       cmos_(o.memory_mib << 20), post_([this](uint8_t code) { on_post(code); }) {
     // Someone may be reading the console as it comes (a prompt ends in no

@@ -1,4 +1,5 @@
 #include "afterburner/annotations.h"
+#include "afterburner/text_file.h"
 
 #include <charconv>
 #include <fstream>
@@ -54,11 +55,11 @@ Annotations Annotations::parse(std::string_view text, std::string_view file_name
 }
 
 Annotations Annotations::load(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw AnnotationError(path + ": cannot open annotation file");
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), path);
+    try {
+        return parse(read_text_file(path, kMaxAnnotationBytes), path);
+    } catch (const InputError& e) {
+        throw AnnotationError(std::string(e.what()) + " (the annotation file)");
+    }
 }
 
 void Annotations::add(Annotation a) {

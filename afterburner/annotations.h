@@ -40,6 +40,9 @@ struct Annotation {
     abi::SiteKind kind = abi::SiteKind::MmioWrite;
 };
 
+// An annotation file is a line per site: one larger than this is no such file.
+inline constexpr size_t kMaxAnnotationBytes = size_t{64} << 20;
+
 class Annotations {
 public:
     static Annotations parse(std::string_view text, std::string_view file_name);

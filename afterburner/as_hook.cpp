@@ -1,5 +1,7 @@
 #include "afterburner/as_hook.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,8 +15,10 @@
 #include <iterator>
 #include <sstream>
 
+#include "afterburner/includes.h"
 #include "afterburner/object_finisher.h"
 #include "afterburner/rewriter.h"
+#include "afterburner/text_file.h"
 
 namespace previrt::afterburner {
 namespace {
@@ -32,6 +36,9 @@ struct Invocation {
     std::vector<std::string> as_args;  // what the real as gets, inputs removed
     std::vector<std::string> inputs;   // "-" for standard input
     std::string output = "a.out";
+    size_t output_arg = SIZE_MAX;             // as_args[output_arg] names the output ("-o" given)
+    bool output_joined = false;               // written "-oFILE"
+    std::vector<std::string> include_dirs;    // -I, for .include
     std::string annotations;
     // --version, --help, and x32 output (64-bit code in ELF32 objects, which no
     // kernel uses): run as untouched.
@@ -56,10 +63,18 @@ Invocation parse_args(const std::vector<std::string>& args) {
             if (a == "--version" || a == "--help" || a == "-v" || a == "--x32") inv.passthrough = true;
             if (a == "--32") inv.mode = abi::kSiteMode32;
             if (takes_value(a) && i + 1 < args.size()) {
-                if (a == "-o") inv.output = args[i + 1];
+                if (a == "-o") {
+                    inv.output = args[i + 1];
+                    inv.output_arg = inv.as_args.size();
+                }
+                if (a == "-I") inv.include_dirs.push_back(args[i + 1]);
                 inv.as_args.push_back(args[++i]);
             } else if (a.starts_with("-o") && a.size() > 2) {
                 inv.output = a.substr(2);
+                inv.output_arg = inv.as_args.size() - 1;
+                inv.output_joined = true;
+            } else if (a.starts_with("-I") && a.size() > 2) {
+                inv.include_dirs.push_back(a.substr(2));
             }
         }
     }
@@ -83,18 +98,6 @@ std::string find_real_as() {
     throw std::runtime_error("cannot find GNU as on PATH (set PREVIRT_AS to its path)");
 }
 
-std::string read_input(const std::string& name) {
-    std::ostringstream text;
-    if (name == "-") {
-        text << std::cin.rdbuf();
-    } else {
-        std::ifstream in(name, std::ios::binary);
-        if (!in) throw std::runtime_error(name + ": cannot open: " + std::strerror(errno));
-        text << in.rdbuf();
-    }
-    return text.str();
-}
-
 // Runs `as` with `args`, feeding `text` on its standard input. Returns its exit status.
 int run_real_as(const std::string& as, const std::vector<std::string>& args, const std::string* text) {
     int pipefd[2] = {-1, -1};
@@ -102,6 +105,7 @@ int run_real_as(const std::string& as, const std::vector<std::string>& args, con
     pid_t pid = fork();
     if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
         if (text) {
             dup2(pipefd[0], 0);
             close(pipefd[0]);
@@ -117,6 +121,9 @@ int run_real_as(const std::string& as, const std::vector<std::string>& args, con
     }
     if (text) {
         close(pipefd[0]);
+        // as may stop reading before the end (.abort, .end, a fatal error):
+        // a write then fails with EPIPE instead of killing the hook.
+        signal(SIGPIPE, SIG_IGN);
         const char* p = text->data();
         size_t left = text->size();
         while (left > 0) {
@@ -177,7 +184,93 @@ std::vector<std::string> expand_response_files(const std::vector<std::string>& a
     return out;
 }
 
+namespace {
+
+// GNU as's way with an output it could not finish: removed if it is a regular
+// file (or a link), never a device, pipe or directory (`as -o /dev/null`).
+void unlink_if_ordinary(const std::string& path) {
+    struct stat st{};
+    if (lstat(path.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) unlink(path.c_str());
+}
+
+// Where as writes the object. The output itself when it is a regular file or
+// does not exist yet, as as would; anything else (/dev/null, a pipe, a
+// terminal) gets a temporary file, finished there and then written into the
+// output the way as writes one, without replacing it.
+class ObjectOutput {
+public:
+    explicit ObjectOutput(Invocation& inv) : output_(inv.output) {
+        struct stat st{};
+        if (stat(output_.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return;
+        const char* tmp = std::getenv("TMPDIR");
+        std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/previrt-as-XXXXXX";
+        int fd = mkstemp(pattern.data());
+        if (fd < 0) throw std::runtime_error("cannot make a temporary object file: " + std::string(std::strerror(errno)));
+        close(fd);
+        temp_ = pattern;
+        if (inv.output_arg < inv.as_args.size()) inv.as_args[inv.output_arg] = (inv.output_joined ? "-o" : "") + temp_;
+    }
+    ~ObjectOutput() {
+        if (!temp_.empty()) unlink(temp_.c_str());
+    }
+    ObjectOutput(const ObjectOutput&) = delete;
+    ObjectOutput& operator=(const ObjectOutput&) = delete;
+
+    // What the object finisher works on.
+    const std::string& path() const { return temp_.empty() ? output_ : temp_; }
+    // The finished object into an output that is no regular file.
+    void deliver() const {
+        if (temp_.empty()) return;
+        std::vector<uint8_t> bytes;
+        {
+            std::ifstream in(temp_, std::ios::binary);
+            bytes.assign(std::istreambuf_iterator<char>(in), {});
+        }
+        int fd = open(output_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (fd < 0) throw std::runtime_error("can't open " + output_ + " for writing: " + std::strerror(errno));
+        for (size_t at = 0; at < bytes.size();) {
+            ssize_t n = write(fd, bytes.data() + at, bytes.size() - at);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                int err = errno;
+                close(fd);
+                throw std::runtime_error("can't write " + output_ + ": " + std::strerror(err));
+            }
+            at += size_t(n);
+        }
+        close(fd);
+    }
+    // An object that failed: no half-finished one for make to trust.
+    void discard() const { unlink_if_ordinary(path()); }
+
+private:
+    std::string output_, temp_;
+};
+
+// The hook's text for all inputs: each read as as reads it, its .include
+// files put in place, its sensitive instructions padded and recorded.
+std::string rewritten_inputs(const Invocation& inv, const Annotations& annotations) {
+    std::string combined;
+    for (const std::string& input : inv.inputs) {
+        RewriteOptions options;
+        options.file_name = input == "-" ? "{standard input}" : input;
+        options.annotations = annotations.empty() ? nullptr : &annotations;
+        options.initial_mode = inv.mode;
+        std::string text = expand_includes(read_text_file(input), options.file_name, inv.include_dirs);
+        RewriteResult r = rewrite(text, options);
+        for (const std::string& w : r.warnings) std::cerr << kTag << "warning: " << w << "\n";
+        // A line marker keeps the assembler's messages and debug lines naming the original file.
+        if (input != "-" && input.find_first_of("\"\\\n") == std::string::npos) combined += "# 1 \"" + input + "\"\n";
+        combined += r.text;
+        if (!combined.empty() && combined.back() != '\n') combined += '\n';
+    }
+    return combined;
+}
+
+}  // namespace
+
 int run_as_hook(const std::vector<std::string>& raw_args) {
+    std::string output;
     try {
         if (std::getenv("PREVIRT_AS_HOOK_ACTIVE"))
             throw std::runtime_error("the real as resolved to the hook itself (set PREVIRT_AS to GNU as)");
@@ -189,36 +282,25 @@ int run_as_hook(const std::vector<std::string>& raw_args) {
             if (!(inv.inputs.size() == 1 && inv.inputs[0] == "-")) all.insert(all.end(), inv.inputs.begin(), inv.inputs.end());
             return run_real_as(as, all, nullptr);
         }
-
+        output = inv.output;
         Annotations annotations;
         if (!inv.annotations.empty()) annotations = Annotations::load(inv.annotations);
-        std::string combined;
-        for (const std::string& input : inv.inputs) {
-            RewriteOptions options;
-            options.file_name = input == "-" ? "{standard input}" : input;
-            options.annotations = annotations.empty() ? nullptr : &annotations;
-            options.initial_mode = inv.mode;
-            RewriteResult r = rewrite(read_input(input), options);
-            for (const std::string& w : r.warnings) std::cerr << kTag << "warning: " << w << "\n";
-            // A line marker keeps the assembler's messages and debug lines naming the original file.
-            if (input != "-" && input.find_first_of("\"\\\n") == std::string::npos)
-                combined += "# 1 \"" + input + "\"\n";
-            combined += r.text;
-            if (!combined.empty() && combined.back() != '\n') combined += '\n';
-        }
+        std::string text = rewritten_inputs(inv, annotations);
 
-        int status = run_real_as(as, inv.as_args, &combined);
+        ObjectOutput object(inv);
+        int status = run_real_as(as, inv.as_args, &text);
         if (status != 0) return status;
         try {
-            finish_object_file(inv.output);
+            finish_object_file(object.path());
+            object.deliver();
         } catch (const std::exception& e) {
-            std::error_code ec;
-            fs::remove(inv.output, ec);  // no half-finished object for make to trust
+            object.discard();
             throw;
         }
         return 0;
     } catch (const std::exception& e) {
         std::cerr << kTag << "error: " << e.what() << "\n";
+        if (!output.empty()) unlink_if_ordinary(output);  // as removes what it could not finish
         return 1;
     }
 }

@@ -9,6 +9,7 @@
 // no annotation (port I/O, hlt, msr, ... are found by the scan).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,6 +24,9 @@ struct Trap {
     uint64_t rip = 0;
     std::string kind;
 };
+
+// A profile is a line per exit; a larger file than this is no such profile.
+inline constexpr size_t kMaxTrapProfileBytes = size_t{256} << 20;
 
 // Throws AnnotationError naming the file and line of a malformed entry.
 std::vector<Trap> parse_trap_profile(std::string_view text, std::string_view file_name);

@@ -1,6 +1,7 @@
 // The afterburner end to end with the real toolchain: gcc and GNU as through the
 // hook, ld, objdump, and the built programs themselves.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <map>
@@ -310,6 +311,99 @@ TEST_F(Toolchain, BadInputGetsAClearErrorAndExitCode) {
 
     r = run(quote(kPrevirt) + " frobnicate");
     EXPECT_EQ(r.status >> 8, 2);
+}
+
+// As a drop-in `as`, the hook treats its inputs and output as GNU as does.
+TEST_F(Toolchain, AnOutputThatIsNoRegularFileIsWrittenNeverReplaced) {
+    // A named pipe stands for /dev/null, a terminal or a pipe (every kernel
+    // build's probes assemble to /dev/null): the object arrives through it,
+    // finished, and the pipe is still there.
+    write_file(dir_ / "t.s", "\tcli\n");
+    fs::path fifo = dir_ / "out.fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    auto r = run("cat " + quote(fifo) + " > " + quote(dir_ / "got.o") + " & timeout 60 " + quote(kPrevirt) +
+                 " as -o " + quote(fifo) + " " + quote(dir_ / "t.s") + " && wait");
+    ASSERT_EQ(r.status, 0) << r.output;
+    struct stat st{};
+    ASSERT_EQ(lstat(fifo.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));
+    InspectReport report = inspect_file(dir_ / "got.o");
+    EXPECT_EQ(sites_of(report, "cli"), 1u);
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
+
+    // A failing assembly leaves it alone too (and never opens it).
+    write_file(dir_ / "bad.s", "\tbogus %eax\n");
+    r = run("timeout 60 " + quote(kPrevirt) + " as -o " + quote(fifo) + " " + quote(dir_ / "bad.s"));
+    EXPECT_NE(r.status, 0);
+    ASSERT_EQ(lstat(fifo.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));
+}
+
+TEST_F(Toolchain, InputsAreReadAsGnuAsReadsThem) {
+    fs::create_directory(dir_ / "d");
+    auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "d.o") + " " + quote(dir_ / "d"));
+    EXPECT_EQ(r.status >> 8, 1) << r.output;
+    EXPECT_NE(r.output.find("can't read from " + (dir_ / "d").string() + ": Is a directory"), std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(dir_ / "d.o"));
+
+    // A string left open is GNU as's warning, not an error.
+    write_file(dir_ / "u.s", "\tnop\n\t.ascii \"abc\n");
+    r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "u.o") + " " + quote(dir_ / "u.s"));
+    EXPECT_EQ(r.status, 0) << r.output;
+
+    // as stops reading at .abort: the hook neither dies of the closed pipe nor hides the status.
+    std::string big = "\t.abort\n";
+    for (int i = 0; i < 200000; ++i) big += "\tcli\n\tnop\n";
+    write_file(dir_ / "abort.s", big);
+    r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "abort.o") + " " + quote(dir_ / "abort.s"));
+    EXPECT_EQ(r.status >> 8, 1) << r.output;
+    EXPECT_NE(r.output.find(".abort detected"), std::string::npos) << r.output;
+
+    // Files meant to be small end in an error at their limit, not in a hang.
+    write_file(dir_ / "ok.s", "\tcli\n");
+    r = run("timeout 60 " + quote(kPrevirt) + " as --previrt-annotations=/dev/zero -o " + quote(dir_ / "ok.o") + " " +
+            quote(dir_ / "ok.s"));
+    EXPECT_EQ(r.status >> 8, 1) << r.output;
+    EXPECT_NE(r.output.find("/dev/zero: more than 64 MiB"), std::string::npos) << r.output;
+    r = run("timeout 60 " + quote(kPrevirt) + " annotate " + quote(kPrevirt) + " /dev/zero");
+    EXPECT_EQ(r.status >> 8, 3) << r.output;
+    EXPECT_NE(r.output.find("/dev/zero: more than 256 MiB"), std::string::npos) << r.output;
+}
+
+TEST_F(Toolchain, IncludedFilesArePaddedAndRecorded) {
+    fs::create_directory(dir_ / "inc");
+    write_file(dir_ / "inc" / "sti.s", "\tsti\n\t.include \"hlt.s\"\n");
+    write_file(dir_ / "inc" / "hlt.s", "\tpushf\n");
+    write_file(dir_ / "main.s", "\tcli\n\t.include \"sti.s\"; nop\n\tpopf\n");
+    // Found through -I, as GNU as finds them; every instruction in them is a site.
+    auto r = run("cd " + quote(dir_) + " && " + quote(kPrevirt) + " as -I inc -o main.o main.s");
+    ASSERT_EQ(r.status, 0) << r.output;
+    InspectReport report = inspect_file(dir_ / "main.o");
+    EXPECT_EQ(sites_of(report, "cli"), 1u);
+    EXPECT_EQ(sites_of(report, "sti"), 1u);
+    EXPECT_EQ(sites_of(report, "pushf"), 1u);
+    EXPECT_EQ(sites_of(report, "popf"), 1u);
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
+
+    // Messages name the file and line: in an included file, then the including one again.
+    write_file(dir_ / "inc" / "bad.s", "\tnop\n\tbogus %eax\n");
+    write_file(dir_ / "errs.s", "\t.include \"bad.s\"\n\tnop\n\tbogus2 %eax\n");
+    r = run("cd " + quote(dir_) + " && " + quote(kPrevirt) + " as -Iinc -o errs.o errs.s");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("inc/bad.s:2:"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("errs.s:3:"), std::string::npos) << r.output;
+
+    // A file that is not there is named at the directive's line; one that includes itself ends.
+    write_file(dir_ / "missing.s", "\tnop\n\t.include \"no-such.s\"\n");
+    r = run("cd " + quote(dir_) + " && " + quote(kPrevirt) + " as -o missing.o missing.s");
+    EXPECT_EQ(r.status >> 8, 1) << r.output;
+    EXPECT_NE(r.output.find("missing.s:2: can't open no-such.s for reading: No such file or directory"),
+              std::string::npos) << r.output;
+    write_file(dir_ / "self.s", "\t.include \"self.s\"\n");
+    r = run("cd " + quote(dir_) + " && timeout 60 " + quote(kPrevirt) + " as -o self.o self.s");
+    EXPECT_EQ(r.status >> 8, 1) << r.output;
+    EXPECT_NE(r.output.find(".include nested more than 100 deep"), std::string::npos) << r.output;
 }
 
 TEST_F(Toolchain, HelpListsTheSubcommands) {

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "afterburner/profile.h"
+#include "afterburner/text_file.h"
 #include "tools/previrt/commands.h"
 #include "tools/previrt/options.h"
 
@@ -26,11 +27,13 @@ int cmd_annotate(const Args& args) {
     afterburner::ProfileResult result;
     try {
         elf::File image = elf::File::load(image_path);
-        std::ifstream in(traps_path, std::ios::binary);
-        if (!in) throw std::runtime_error(traps_path + ": cannot open trap profile");
-        std::ostringstream text;
-        text << in.rdbuf();
-        result = afterburner::annotate_from_profile(image, afterburner::parse_trap_profile(text.str(), traps_path));
+        std::string text;
+        try {
+            text = afterburner::read_text_file(traps_path, afterburner::kMaxTrapProfileBytes);
+        } catch (const afterburner::InputError& e) {
+            throw std::runtime_error(std::string(e.what()) + " (the trap profile)");
+        }
+        result = afterburner::annotate_from_profile(image, afterburner::parse_trap_profile(text, traps_path));
     } catch (const std::exception& e) {
         std::cerr << "previrt annotate: " << e.what() << "\n";
         return kExitInput;

@@ -15,6 +15,8 @@ namespace previrt::afterburner {
 namespace {
 
 constexpr unsigned kMaxDepth = 100;
+// An included file larger than this is no source (`.include "/dev/zero"`).
+constexpr size_t kMaxIncludedBytes = size_t{256} << 20;
 
 // The file name of `.include "NAME"`, if that is what the statement is and
 // NAME can stand in a line marker (no quote, backslash or newline; a macro
@@ -63,7 +65,7 @@ private:
         std::string path = find(name);
         std::string text;
         try {
-            text = read_text_file(path);
+            text = read_text_file(path, kMaxIncludedBytes);
         } catch (const InputError& e) {
             throw IncludeError(where + e.what());
         }

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -16,9 +17,13 @@
 #include <sstream>
 
 #include "afterburner/includes.h"
+#include "afterburner/inspect.h"
+#include "afterburner/late_records.h"
 #include "afterburner/object_finisher.h"
 #include "afterburner/rewriter.h"
 #include "afterburner/text_file.h"
+#include "elf/elf_file.h"
+#include "sites/site_table.h"
 
 namespace previrt::afterburner {
 namespace {
@@ -267,6 +272,55 @@ std::string rewritten_inputs(const Invocation& inv, const Annotations& annotatio
     return combined;
 }
 
+// Whether every code section came out of the second assembly as it did out of the first.
+bool same_code(const elf::File& first, const elf::File& second) {
+    for (size_t i = 0; i < first.sections().size(); ++i) {
+        const elf::Section& a = first.sections()[i];
+        if (!(a.flags & elf::kShfExecInstr)) continue;
+        if (i >= second.sections().size()) return false;
+        const elf::Section& b = second.sections()[i];
+        if (a.name != b.name || a.data.size() != b.data.size() ||
+            !std::equal(a.data.begin(), a.data.end(), b.data.begin()))
+            return false;
+    }
+    return true;
+}
+
+// Sensitive instructions only the object shows (late_records.h): recorded by a
+// second assembly of `text` into `path`. Should that not give the same code,
+// recorded, the first object stays and inspect names what is missing.
+void record_late_sites(const std::string& as, const Invocation& inv, const std::string& text, const std::string& path) {
+    elf::File first = elf::File::load(path);
+    std::vector<Unrecorded> missed = unrecorded_instructions(first, sites::load_site_table(first));
+    if (missed.empty()) return;
+    LateRecords late = late_records(first, missed);
+    bool recorded = false;
+    if (late.sites) {
+        std::string again = text + late.text;
+        if (run_real_as(as, inv.as_args, &again) == 0) {
+            try {
+                finish_object_file(path);
+                elf::File second = elf::File::load(path);
+                recorded = same_code(first, second) &&
+                           unrecorded_instructions(second, sites::load_site_table(second)).size() + late.sites ==
+                               missed.size();
+            } catch (const std::exception&) {
+                recorded = false;
+            }
+        }
+        if (!recorded) {
+            std::ofstream out(path, std::ios::binary | std::ios::trunc);
+            out.write(reinterpret_cast<const char*>(first.bytes().data()), std::streamsize(first.bytes().size()));
+            if (!out) throw std::runtime_error(path + ": cannot write the object back");
+            std::cerr << kTag << "warning: " << missed.size()
+                      << " sensitive instruction(s) the text did not show could not be recorded (the second "
+                         "assembly did not give the same code)\n";
+            return;
+        }
+    }
+    for (const std::string& n : late.notes) std::cerr << kTag << "note: " << n << "\n";
+}
+
 }  // namespace
 
 int run_as_hook(const std::vector<std::string>& raw_args) {
@@ -292,6 +346,7 @@ int run_as_hook(const std::vector<std::string>& raw_args) {
         if (status != 0) return status;
         try {
             finish_object_file(object.path());
+            record_late_sites(as, inv, text, object.path());
             object.deliver();
         } catch (const std::exception& e) {
             object.discard();

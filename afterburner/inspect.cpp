@@ -12,6 +12,83 @@ namespace previrt::afterburner {
 using namespace sites;  // the catalogue, the decoder and the site records
 namespace {
 
+// The sweep for sensitive instructions without a record.
+class Sweep {
+public:
+    Sweep(const elf::File& file, const SiteTable& table) : file_(file), table_(table) {}
+
+    std::vector<Unrecorded> run() {
+        for (size_t i = 0; i < file_.sections().size(); ++i) {
+            const elf::Section& s = file_.sections()[i];
+            if ((s.flags & elf::kShfExecInstr) && s.type == elf::kShtProgbits) sweep(i);
+        }
+        return std::move(found_);
+    }
+    size_t instructions_scanned() const { return scanned_; }
+
+private:
+    // Linear sweep from the section start, restarting at every symbol and site so
+    // that data or a misaligned guess cannot hide the next function's code.
+    void sweep(size_t index) {
+        const elf::Section& s = file_.sections()[index];
+        std::map<uint64_t, uint64_t> skip;   // site offset -> site length
+        std::map<uint64_t, uint8_t> modes;   // offset -> mode from then on
+        std::vector<uint64_t> anchors;
+        for (const Site& site : table_.sites) {
+            if (site.section != index) continue;
+            if (site.is_code_mode()) modes[site.offset] = site.record.flags & abi::kSiteModeMask;
+            else skip[site.offset] = std::max<uint64_t>(site.record.site_length, 1);
+            anchors.push_back(site.offset);
+        }
+        uint64_t base = file_.type() == elf::kTypeRel ? 0 : s.addr;
+        for (const elf::Symbol& sym : file_.symbols()) {
+            bool inside = file_.type() == elf::kTypeRel ? sym.shndx == index
+                                                        : sym.shndx == index && sym.value >= base;
+            if (inside && sym.type != elf::kSttSection && sym.value - base < s.size) anchors.push_back(sym.value - base);
+        }
+        std::sort(anchors.begin(), anchors.end());
+
+        uint64_t pos = 0;
+        auto next_anchor = anchors.begin();
+        while (pos < s.size) {
+            while (next_anchor != anchors.end() && *next_anchor < pos) ++next_anchor;
+            if (auto it = skip.find(pos); it != skip.end()) {
+                pos += it->second;
+                continue;
+            }
+            uint8_t mode = file_.is64() ? abi::kSiteMode64 : abi::kSiteMode32;
+            if (auto m = modes.upper_bound(pos); m != modes.begin()) mode = std::prev(m)->second;
+            uint64_t limit = next_anchor != anchors.end() && *next_anchor > pos ? *next_anchor : s.size;
+            const InsnDecoder& dec = decoder(mode);
+            auto brief = dec.decode_brief(s.data.subspan(pos, limit - pos));
+            if (!brief) {
+                ++pos;
+                continue;
+            }
+            ++scanned_;
+            if (may_be_sensitive(brief->mnemonic)) {
+                auto d = dec.decode(s.data.subspan(pos, limit - pos));
+                if (const CatalogueEntry* e = d ? classify(*d) : nullptr)
+                    found_.push_back(Unrecorded{index, pos, d->insn.length, mode, dec.format(*d, base + pos),
+                                                std::string(e->name)});
+            }
+            pos += brief->length;
+        }
+    }
+
+    const InsnDecoder& decoder(uint8_t mode) {
+        auto it = decoders_.find(mode);
+        if (it == decoders_.end()) it = decoders_.emplace(mode, InsnDecoder(mode)).first;
+        return it->second;
+    }
+
+    const elf::File& file_;
+    const SiteTable& table_;
+    std::vector<Unrecorded> found_;
+    size_t scanned_ = 0;
+    std::map<uint8_t, InsnDecoder> decoders_;
+};
+
 class Inspector {
 public:
     explicit Inspector(const elf::File& file) : file_(file) {}
@@ -24,12 +101,13 @@ public:
         for (const Site& site : report_.table.sites) {
             if (site.is_code_mode()) continue;
             ++report_.counts[{file_.sections()[site.section].name, std::string(kind_name(site.record.kind))}];
+            if (site.record.site_length <= site.record.insn_length) ++report_.without_room;
             check_site(site);
         }
-        for (size_t i = 0; i < file_.sections().size(); ++i) {
-            const elf::Section& s = file_.sections()[i];
-            if ((s.flags & elf::kShfExecInstr) && s.type == elf::kShtProgbits) sweep(i);
-        }
+        Sweep sweep(file_, report_.table);
+        for (const Unrecorded& u : sweep.run())
+            add(u.section, u.offset, fmt::format("unrecorded sensitive instruction '{}' ({})", u.text, u.kind));
+        report_.instructions_scanned = sweep.instructions_scanned();
         return std::move(report_);
     }
 
@@ -75,69 +153,17 @@ private:
         }
     }
 
-    // Linear sweep from the section start, restarting at every symbol and site so
-    // that data or a misaligned guess cannot hide the next function's code.
-    void sweep(size_t index) {
-        const elf::Section& s = file_.sections()[index];
-        std::map<uint64_t, uint64_t> skip;   // site offset -> site length
-        std::map<uint64_t, uint8_t> modes;   // offset -> mode from then on
-        std::vector<uint64_t> anchors;
-        for (const Site& site : report_.table.sites) {
-            if (site.section != index) continue;
-            if (site.is_code_mode()) modes[site.offset] = site.record.flags & abi::kSiteModeMask;
-            else skip[site.offset] = std::max<uint64_t>(site.record.site_length, 1);
-            anchors.push_back(site.offset);
-        }
-        uint64_t base = file_.type() == elf::kTypeRel ? 0 : s.addr;
-        for (const elf::Symbol& sym : file_.symbols()) {
-            bool inside = file_.type() == elf::kTypeRel ? sym.shndx == index
-                                                        : sym.shndx == index && sym.value >= base;
-            if (inside && sym.type != elf::kSttSection && sym.value - base < s.size) anchors.push_back(sym.value - base);
-        }
-        std::sort(anchors.begin(), anchors.end());
-
-        uint64_t pos = 0;
-        auto next_anchor = anchors.begin();
-        while (pos < s.size) {
-            while (next_anchor != anchors.end() && *next_anchor < pos) ++next_anchor;
-            if (auto it = skip.find(pos); it != skip.end()) {
-                pos += it->second;
-                continue;
-            }
-            uint8_t mode = file_.is64() ? abi::kSiteMode64 : abi::kSiteMode32;
-            if (auto m = modes.upper_bound(pos); m != modes.begin()) mode = std::prev(m)->second;
-            uint64_t limit = next_anchor != anchors.end() && *next_anchor > pos ? *next_anchor : s.size;
-            const InsnDecoder& dec = decoder(mode);
-            auto brief = dec.decode_brief(s.data.subspan(pos, limit - pos));
-            if (!brief) {
-                ++pos;
-                continue;
-            }
-            ++report_.instructions_scanned;
-            if (may_be_sensitive(brief->mnemonic)) {
-                auto d = dec.decode(s.data.subspan(pos, limit - pos));
-                if (const CatalogueEntry* e = d ? classify(*d) : nullptr)
-                    add(index, pos, fmt::format("unrecorded sensitive instruction '{}' ({})", dec.format(*d, base + pos),
-                                                e->name));
-            }
-            pos += brief->length;
-        }
-    }
-
-    const InsnDecoder& decoder(uint8_t mode) {
-        auto it = decoders_.find(mode);
-        if (it == decoders_.end()) it = decoders_.emplace(mode, InsnDecoder(mode)).first;
-        return it->second;
-    }
-
     const elf::File& file_;
     InspectReport report_;
-    std::map<uint8_t, InsnDecoder> decoders_;
 };
 
 }  // namespace
 
 InspectReport inspect(const elf::File& file) { return Inspector(file).run(); }
+
+std::vector<Unrecorded> unrecorded_instructions(const elf::File& file, const SiteTable& table) {
+    return Sweep(file, table).run();
+}
 
 std::vector<std::string> list_sites(const elf::File& file, const SiteTable& table) {
     std::vector<std::string> out;

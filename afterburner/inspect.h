@@ -24,11 +24,25 @@ struct Finding {
 struct InspectReport {
     sites::SiteTable table;
     std::map<std::pair<std::string, std::string>, size_t> counts;  // (section, kind) -> sites
-    std::vector<Finding> findings;                                 // empty when the image is sound
+    size_t without_room = 0;       // sites with no scratch space: every in-place VMM traps there
+    std::vector<Finding> findings;  // empty when the image is sound
     size_t instructions_scanned = 0;
 };
 
 InspectReport inspect(const elf::File& file);
+
+// A sensitive instruction no site record covers, as the sweep finds it:
+// linear from each executable section's start, restarting at every symbol
+// and site, in each recorded code mode.
+struct Unrecorded {
+    size_t section = 0;
+    uint64_t offset = 0;  // in the section
+    uint8_t length = 0;
+    uint8_t mode = 0;     // abi::kSiteMode*
+    std::string text;     // disassembled
+    std::string kind;     // the catalogue's name
+};
+std::vector<Unrecorded> unrecorded_instructions(const elf::File& file, const sites::SiteTable& table);
 
 // One line per site: address, symbol, kind, lengths, disassembly.
 std::vector<std::string> list_sites(const elf::File& file, const sites::SiteTable& table);

@@ -406,6 +406,50 @@ TEST_F(Toolchain, IncludedFilesArePaddedAndRecorded) {
     EXPECT_NE(r.output.find(".include nested more than 100 deep"), std::string::npos) << r.output;
 }
 
+// What the text cannot show is still recorded: found in the object, recorded
+// without room by a second assembly, the code as plain as assembles it.
+TEST_F(Toolchain, InstructionsOnlyTheObjectShowsAreRecordedWithoutRoom) {
+    write_file(dir_ / "hidden.s",
+               "\t.macro op_on name\n\t\\name\n\t.endm\n"
+               "\t.macro alternative old\n\t\\old\n\t.endm\n"
+               "\t.text\n"
+               "f:\top_on rdmsr\n"                              // a mnemonic that is a macro argument
+               "\talternative \"wrmsr\"\n"                      // an instruction handed over as a string
+               "\t.byte 0x0f\n\t.byte 0x01, 0xca\n"             // clac split over two statements
+               "\tcli\n"                                        // one the text shows: padded as ever
+               "\t.pushsection .altinstr_replacement, \"ax\"\n"
+               "\top_on swapgs\n"
+               "\t.popsection\n"
+               "\t.section .text.g,\"axG\",@progbits,g,comdat\n"
+               "g:\top_on hlt\n");
+    auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "hidden.o") + " " + quote(dir_ / "hidden.s"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("'rdmsr' recorded without room"), std::string::npos) << r.output;
+    InspectReport report = inspect_file(dir_ / "hidden.o");
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
+    EXPECT_EQ(sites_of(report, "rdmsr"), 1u);
+    EXPECT_EQ(sites_of(report, "wrmsr"), 1u);
+    EXPECT_EQ(sites_of(report, "clac"), 1u);
+    EXPECT_EQ(sites_of(report, "swapgs"), 1u);
+    EXPECT_EQ(sites_of(report, "hlt"), 1u);
+    EXPECT_EQ(sites_of(report, "cli"), 1u);
+    EXPECT_EQ(report.without_room, 5u);
+    // The records of the group's code are in the group: the linker keeps or drops them together.
+    std::string groups = check_run("readelf -g " + quote(dir_ / "hidden.o"));
+    EXPECT_NE(groups.find("previrt_sites"), std::string::npos) << groups;
+
+    // Only the padded cli differs from what plain as makes of the same text.
+    check_run("as -o " + quote(dir_ / "plain.o") + " " + quote(dir_ / "hidden.s"));
+    elf::File plain = elf::File::load(dir_ / "plain.o"), hooked = elf::File::load(dir_ / "hidden.o");
+    for (const char* name : {".altinstr_replacement", ".text.g"}) {
+        auto a = plain.find_section(name), b = hooked.find_section(name);
+        ASSERT_TRUE(a && b) << name;
+        const auto& da = plain.sections()[*a].data;
+        const auto& db = hooked.sections()[*b].data;
+        EXPECT_TRUE(std::equal(da.begin(), da.end(), db.begin(), db.end())) << name;
+    }
+}
+
 TEST_F(Toolchain, HelpListsTheSubcommands) {
     std::string out = check_run(quote(kPrevirt) + " --help");
     for (const char* c : {"as", "inspect", "annotate", "catalogue"}) EXPECT_NE(out.find(c), std::string::npos) << c;

@@ -39,8 +39,9 @@ int cmd_inspect(const Args& args) {
         total += n;
         by_kind[key.second] += n;
     }
-    std::cout << fmt::format("{}: {} sites in {} chunk(s); {} instructions scanned outside them\n", path, total,
-                             report.table.chunks, report.instructions_scanned);
+    std::cout << fmt::format("{}: {} sites in {} chunk(s), {} of them without room (an in-place VMM traps there); "
+                             "{} instructions scanned outside them\n",
+                             path, total, report.table.chunks, report.without_room, report.instructions_scanned);
     std::cout << fmt::format("  {:<20} {:<24} {:>6}\n", "kind", "section", "sites");
     for (const auto& [key, n] : report.counts)
         std::cout << fmt::format("  {:<20} {:<24} {:>6}\n", key.second, key.first, n);

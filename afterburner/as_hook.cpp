@@ -103,14 +103,33 @@ std::string find_real_as() {
     throw std::runtime_error("cannot find GNU as on PATH (set PREVIRT_AS to its path)");
 }
 
-// Runs `as` with `args`, feeding `text` on its standard input. Returns its exit status.
-int run_real_as(const std::string& as, const std::vector<std::string>& args, const std::string* text) {
+// Runs `as` with `args`, feeding `text` on its standard input. Returns its
+// exit status. With `messages`, what as says goes there instead of to the
+// hook's standard error (through a file: as may say much before it reads all).
+int run_real_as(const std::string& as, const std::vector<std::string>& args, const std::string* text,
+                std::string* messages = nullptr) {
+    int message_fd = -1;
+    std::string message_path;
+    if (messages) {
+        const char* tmp = std::getenv("TMPDIR");
+        message_path = std::string(tmp && *tmp ? tmp : "/tmp") + "/previrt-as-messages-XXXXXX";
+        message_fd = mkstemp(message_path.data());
+        if (message_fd < 0) throw std::runtime_error(std::string("cannot make a temporary file: ") + std::strerror(errno));
+        unlink(message_path.c_str());
+    }
+    struct CloseMessages {
+        int fd;
+        ~CloseMessages() {
+            if (fd >= 0) close(fd);
+        }
+    } close_messages{message_fd};
     int pipefd[2] = {-1, -1};
     if (text && pipe(pipefd) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     pid_t pid = fork();
     if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
         signal(SIGPIPE, SIG_DFL);
+        if (message_fd >= 0) dup2(message_fd, 2);
         if (text) {
             dup2(pipefd[0], 0);
             close(pipefd[0]);
@@ -142,6 +161,12 @@ int run_real_as(const std::string& as, const std::vector<std::string>& args, con
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (messages) {
+        messages->clear();
+        char buf[4096];
+        lseek(message_fd, 0, SEEK_SET);
+        for (ssize_t n; (n = read(message_fd, buf, sizeof buf)) > 0;) messages->append(buf, size_t(n));
+    }
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
@@ -252,24 +277,86 @@ private:
     std::string output_, temp_;
 };
 
-// The hook's text for all inputs: each read as as reads it, its .include
-// files put in place, its sensitive instructions padded and recorded.
-std::string rewritten_inputs(const Invocation& inv, const Annotations& annotations) {
-    std::string combined;
+// The inputs, each read once as as reads it (standard input cannot be read
+// twice), with its .include files put in place.
+struct Source {
+    std::string name;  // for messages: the file, or "{standard input}"
+    std::string text;
+    bool file = false;
+};
+std::vector<Source> read_sources(const Invocation& inv) {
+    std::vector<Source> out;
     for (const std::string& input : inv.inputs) {
+        Source s{input == "-" ? "{standard input}" : input, {}, input != "-"};
+        s.text = expand_includes(read_text_file(input), s.name, inv.include_dirs);
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+// The hook's text for all inputs: their sensitive instructions recorded (and
+// padded, with `pad`).
+struct HookText {
+    std::string text;
+    std::vector<std::string> warnings;
+    std::vector<std::string> places;  // each site's "file:line: mnemonic"
+};
+HookText rewritten_inputs(const Invocation& inv, const std::vector<Source>& sources, const Annotations& annotations,
+                          bool pad) {
+    HookText out;
+    for (const Source& source : sources) {
         RewriteOptions options;
-        options.file_name = input == "-" ? "{standard input}" : input;
+        options.file_name = source.name;
         options.annotations = annotations.empty() ? nullptr : &annotations;
         options.initial_mode = inv.mode;
-        std::string text = expand_includes(read_text_file(input), options.file_name, inv.include_dirs);
-        RewriteResult r = rewrite(text, options);
-        for (const std::string& w : r.warnings) std::cerr << kTag << "warning: " << w << "\n";
+        options.pad = pad;
+        RewriteResult r = rewrite(source.text, options);
+        out.warnings.insert(out.warnings.end(), r.warnings.begin(), r.warnings.end());
+        out.places.insert(out.places.end(), r.places.begin(), r.places.end());
         // A line marker keeps the assembler's messages and debug lines naming the original file.
-        if (input != "-" && input.find_first_of("\"\\\n") == std::string::npos) combined += "# 1 \"" + input + "\"\n";
-        combined += r.text;
-        if (!combined.empty() && combined.back() != '\n') combined += '\n';
+        if (source.file && source.name.find_first_of("\"\\\n") == std::string::npos)
+            out.text += "# 1 \"" + source.name + "\"\n";
+        out.text += r.text;
+        if (!out.text.empty() && out.text.back() != '\n') out.text += '\n';
     }
-    return combined;
+    return out;
+}
+
+// The first line of as's messages that reports an error, for a note.
+std::string first_error(const std::string& messages) {
+    std::istringstream in(messages);
+    for (std::string line; std::getline(in, line);)
+        if (line.find("Error:") != std::string::npos) return line;
+    return "";
+}
+
+// Assembles the inputs padded; where that breaks a layout the source fixes
+// (`.org`, a size it asserts, an `.if` on a difference of labels), which the
+// same text without padding assembles, every site is recorded without room
+// instead and the hook says which. Returns as's status and the text it took.
+int assemble(const std::string& as, const Invocation& inv, const Annotations& annotations, std::string& text) {
+    std::vector<Source> sources = read_sources(inv);
+    HookText padded = rewritten_inputs(inv, sources, annotations, true);
+    for (const std::string& w : padded.warnings) std::cerr << kTag << "warning: " << w << "\n";
+    std::string messages;
+    int status = run_real_as(as, inv.as_args, &padded.text, &messages);
+    if (status == 0 || padded.places.empty()) {
+        std::cerr << messages;
+        text = std::move(padded.text);
+        return status;
+    }
+    HookText plain = rewritten_inputs(inv, sources, annotations, false);
+    std::string plain_messages;
+    int plain_status = run_real_as(as, inv.as_args, &plain.text, &plain_messages);
+    if (plain_status != 0) {
+        std::cerr << plain_messages;  // the source's own errors, padding or not
+        return plain_status;
+    }
+    std::cerr << plain_messages << kTag << "warning: padding broke a layout the source fixes (as said: "
+              << first_error(messages) << "); its " << plain.places.size() << " site(s) recorded without room:\n";
+    for (const std::string& p : plain.places) std::cerr << kTag << "note: " << p << ": recorded without room\n";
+    text = std::move(plain.text);
+    return 0;
 }
 
 // Whether every code section came out of the second assembly as it did out of the first.
@@ -339,11 +426,9 @@ int run_as_hook(const std::vector<std::string>& raw_args) {
         output = inv.output;
         Annotations annotations;
         if (!inv.annotations.empty()) annotations = Annotations::load(inv.annotations);
-        std::string text = rewritten_inputs(inv, annotations);
-
         ObjectOutput object(inv);
-        int status = run_real_as(as, inv.as_args, &text);
-        if (status != 0) return status;
+        std::string text;
+        if (int status = assemble(as, inv, annotations, text); status != 0) return status;
         try {
             finish_object_file(object.path());
             record_late_sites(as, inv, text, object.path());

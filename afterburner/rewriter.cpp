@@ -24,6 +24,7 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 // placeholders, so that the hook and the C markers cannot drift apart.
 const std::string kEndTemplate = PREVIRT_SITE_END(@KIND@, @FLAGS@, @LENGTH@);
 const std::string kEndLegacyTemplate = PREVIRT_SITE_END_LEGACY(@KIND@, @FLAGS@, @LENGTH@);
+const std::string kEndNoRoomTemplate = PREVIRT_SITE_END_NO_ROOM(@KIND@, @FLAGS@);
 const std::string kModeTemplate = PREVIRT_CODE_MODE(@FLAGS@);
 
 bool has_word(std::string_view list, std::string_view word) {
@@ -258,7 +259,8 @@ private:
         const CatalogueEntry* entry = classify(*d);
         if (!entry) return;
         insertions_.push_back(Insertion{s.line, s.begin + ins.head, site_begin_text()});
-        insert_after(s, site_end_text(entry->kind, mode_, entry->site_length, legacy_target()));
+        insert_after(s, site_end_text(entry->kind, mode_, options_.pad ? entry->site_length : 0, legacy_target()));
+        note_site(s, entry->name);
         ++result_.sites[entry->kind];
     }
 
@@ -300,8 +302,13 @@ private:
             else if (next == Shadowed::LabelledWait)
                 warn(s, "sti before a labelled hlt/mwait: padded, so its interrupt shadow no longer covers the wait");
         }
-        insert_after(s, site_end_text(entry->kind, flags, length, legacy_target()));
+        insert_after(s, site_end_text(entry->kind, flags, options_.pad ? length : 0, legacy_target()));
+        note_site(s, ins.mnemonic);
         ++result_.sites[entry->kind];
+    }
+
+    void note_site(const Statement& s, std::string_view what) {
+        result_.places.push_back(s.source_file + ":" + std::to_string(s.source_line) + ": " + std::string(what));
     }
 
     enum class Shadowed { Other, Wait, LabelledWait };
@@ -389,7 +396,10 @@ std::string site_begin_text() { return PREVIRT_SITE_BEGIN; }
 std::string site_end_text(SiteKind kind, uint8_t flags, uint8_t length, bool legacy_target) {
     // For an i386 target GNU as lays out .nops with lea forms even in .code64.
     bool multi_byte = (flags & abi::kSiteModeMask) == abi::kSiteMode64 && !legacy_target;
-    std::string t = multi_byte ? kEndTemplate : kEndLegacyTemplate;
+    // No room: no padding directive either, so that the code's layout is the
+    // source's to the letter (a .nops of any size makes `. - label` a value as
+    // only knows at the end, which `.if` and `.org` cannot wait for).
+    std::string t = length == 0 ? kEndNoRoomTemplate : multi_byte ? kEndTemplate : kEndLegacyTemplate;
     t = replace_all(std::move(t), "@KIND@", std::to_string(static_cast<unsigned>(kind)));
     t = replace_all(std::move(t), "@FLAGS@", std::to_string(flags));
     return replace_all(std::move(t), "@LENGTH@", std::to_string(length));

@@ -20,12 +20,16 @@ struct RewriteOptions {
     uint8_t initial_mode = abi::kSiteMode64;  // as --32 starts in 32-bit mode; its objects are
                                               // padded with single-byte NOPs throughout
     const Annotations* annotations = nullptr;
+    // False: every site recorded without scratch space (the hook's second try
+    // where padding broke a layout the source fixes).
+    bool pad = true;
 };
 
 struct RewriteResult {
     std::string text;
     std::map<abi::SiteKind, size_t> sites;  // by kind, each expansion of a macro body counted once
     std::vector<std::string> warnings;      // "file:line: ..." for the user
+    std::vector<std::string> places;        // "file:line: mnemonic" of each site, in order
     size_t annotations_applied = 0;
 };
 

@@ -38,6 +38,8 @@
     ".set .Lprevirt_e, .;" PREVIRT_SITE_PAD_NOPS_(length) PREVIRT_SITE_RECORD_(kind, flags)
 #define PREVIRT_SITE_END_LEGACY(kind, flags, length) \
     ".set .Lprevirt_e, .;" PREVIRT_SITE_PAD_BYTES_(length) PREVIRT_SITE_RECORD_(kind, flags)
+/* A site without scratch space: the instruction alone, recorded. */
+#define PREVIRT_SITE_END_NO_ROOM(kind, flags) ".set .Lprevirt_e, .;" PREVIRT_SITE_RECORD_(kind, flags)
 
 /* A code-mode record: from here on this section holds code of the given mode
  * (flags 0: 64-bit, 1: 32-bit, 2: 16-bit). */

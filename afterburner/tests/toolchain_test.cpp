@@ -450,6 +450,39 @@ TEST_F(Toolchain, InstructionsOnlyTheObjectShowsAreRecordedWithoutRoom) {
     }
 }
 
+// Padding never breaks a layout the source fixes: where it would, the sites
+// are recorded without room and the hook says so, naming each.
+TEST_F(Toolchain, ALayoutTheSourceFixesIsKept) {
+    write_file(dir_ / "org.s", "\t.text\nstart:\tcli\n\tsti\n\t.org start + 2\n\thlt\n");
+    auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "org.o") + " " + quote(dir_ / "org.s"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("padding broke a layout the source fixes"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("org.s:2: cli: recorded without room"), std::string::npos) << r.output;
+    InspectReport report = inspect_file(dir_ / "org.o");
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
+    EXPECT_EQ(report.without_room, 3u);
+    check_run("as -o " + quote(dir_ / "plain.o") + " " + quote(dir_ / "org.s"));
+    elf::File plain = elf::File::load(dir_ / "plain.o"), hooked = elf::File::load(dir_ / "org.o");
+    const auto& a = plain.sections()[*plain.find_section(".text")].data;
+    const auto& b = hooked.sections()[*hooked.find_section(".text")].data;
+    EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+
+    // A size the source checks with .if on a difference of labels.
+    write_file(dir_ / "if.s", "\t.text\nstart:\tcli\n\t.if (. - start) != 1\n\t.error \"size\"\n\t.endif\n");
+    r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "if.o") + " " + quote(dir_ / "if.s"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("if.s:2: cli: recorded without room"), std::string::npos) << r.output;
+    EXPECT_TRUE(inspect_file(dir_ / "if.o").findings.empty());
+
+    // A layout the source itself breaks is its own error, reported once, as as reports it.
+    write_file(dir_ / "broken.s", "\t.text\nstart:\tcli\n\tnop\n\tnop\n\t.org start + 1\n");
+    r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "broken.o") + " " + quote(dir_ / "broken.s"));
+    EXPECT_EQ(r.status >> 8, 1) << r.output;
+    EXPECT_NE(r.output.find("broken.s:5: Error:"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("padding broke"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir_ / "broken.o"));
+}
+
 TEST_F(Toolchain, HelpListsTheSubcommands) {
     std::string out = check_run(quote(kPrevirt) + " --help");
     for (const char* c : {"as", "inspect", "annotate", "catalogue"}) EXPECT_NE(out.find(c), std::string::npos) << c;

@@ -405,7 +405,8 @@ void record_late_sites(const std::string& as, const Invocation& inv, const std::
             return;
         }
     }
-    for (const std::string& n : late.notes) std::cerr << kTag << "note: " << n << "\n";
+    // Named by the object: with gcc -pipe the source is standard input.
+    for (const std::string& n : late.notes) std::cerr << kTag << "note: " << inv.output << ": " << n << "\n";
 }
 
 }  // namespace

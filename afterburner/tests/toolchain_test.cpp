@@ -424,7 +424,7 @@ TEST_F(Toolchain, InstructionsOnlyTheObjectShowsAreRecordedWithoutRoom) {
                "g:\top_on hlt\n");
     auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "hidden.o") + " " + quote(dir_ / "hidden.s"));
     ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_NE(r.output.find("'rdmsr' recorded without room"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("hidden.o: .text+0x0 <f>: 'rdmsr' recorded without room"), std::string::npos) << r.output;
     InspectReport report = inspect_file(dir_ / "hidden.o");
     EXPECT_TRUE(report.findings.empty()) << findings(report);
     EXPECT_EQ(sites_of(report, "rdmsr"), 1u);

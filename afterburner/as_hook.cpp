@@ -216,11 +216,12 @@ std::vector<std::string> expand_response_files(const std::vector<std::string>& a
 
 namespace {
 
-// GNU as's way with an output it could not finish: removed if it is a regular
-// file (or a link), never a device, pipe or directory (`as -o /dev/null`).
+// An output that could not be finished is removed, as GNU as removes it, but
+// only if it is a regular file: never a device, a pipe, a directory or a link
+// (`as -o /dev/null`, `-o /dev/stdout`).
 void unlink_if_ordinary(const std::string& path) {
     struct stat st{};
-    if (lstat(path.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) unlink(path.c_str());
+    if (lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) unlink(path.c_str());
 }
 
 // Where as writes the object. The output itself when it is a regular file or
@@ -384,7 +385,8 @@ void record_late_sites(const std::string& as, const Invocation& inv, const std::
     bool recorded = false;
     if (late.sites) {
         std::string again = text + late.text;
-        if (run_real_as(as, inv.as_args, &again) == 0) {
+        std::string messages;  // what as said of this text the first time it said already
+        if (run_real_as(as, inv.as_args, &again, &messages) == 0) {
             try {
                 finish_object_file(path);
                 elf::File second = elf::File::load(path);

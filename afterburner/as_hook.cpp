@@ -374,16 +374,19 @@ bool same_code(const elf::File& first, const elf::File& second) {
     return true;
 }
 
-// Sensitive instructions only the object shows (late_records.h): recorded by a
-// second assembly of `text` into `path`. Should that not give the same code,
+// Sensitive instructions only the object shows, and code sections left in
+// another mode at their end (late_records.h): recorded by a second assembly
+// of `text` into `path`. Should that not give the same code,
 // recorded, the first object stays and inspect names what is missing.
 void record_late_sites(const std::string& as, const Invocation& inv, const std::string& text, const std::string& path) {
     elf::File first = elf::File::load(path);
-    std::vector<Unrecorded> missed = unrecorded_instructions(first, sites::load_site_table(first));
-    if (missed.empty()) return;
-    LateRecords late = late_records(first, missed);
+    sites::SiteTable table = sites::load_site_table(first);
+    std::vector<Unrecorded> missed = unrecorded_instructions(first, table);
+    std::vector<size_t> resets = mode_resets_needed(first, table);
+    if (missed.empty() && resets.empty()) return;
+    LateRecords late = late_records(first, missed, resets);
     bool recorded = false;
-    if (late.sites) {
+    if (late.sites || late.mode_resets) {
         std::string again = text + late.text;
         std::string messages;  // what as said of this text the first time it said already
         if (run_real_as(as, inv.as_args, &again, &messages) == 0) {
@@ -401,8 +404,8 @@ void record_late_sites(const std::string& as, const Invocation& inv, const std::
             std::ofstream out(path, std::ios::binary | std::ios::trunc);
             out.write(reinterpret_cast<const char*>(first.bytes().data()), std::streamsize(first.bytes().size()));
             if (!out) throw std::runtime_error(path + ": cannot write the object back");
-            std::cerr << kTag << "warning: " << missed.size()
-                      << " sensitive instruction(s) the text did not show could not be recorded (the second "
+            std::cerr << kTag << "warning: " << missed.size() << " sensitive instruction(s) the text did not show and "
+                      << resets.size() << " section end(s) in another code mode could not be recorded (the second "
                          "assembly did not give the same code)\n";
             return;
         }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -63,10 +64,28 @@ std::optional<std::string> push_section(const elf::File& f, size_t index) {
 
 }  // namespace
 
-LateRecords late_records(const elf::File& object, const std::vector<Unrecorded>& missed) {
+std::vector<size_t> mode_resets_needed(const elf::File& object, const sites::SiteTable& table) {
+    uint8_t own = object.is64() ? abi::kSiteMode64 : abi::kSiteMode32;
+    std::map<size_t, std::pair<uint64_t, uint8_t>> last;  // section -> (offset, mode) of its last code-mode record
+    for (const sites::Site& site : table.sites) {
+        if (!site.is_code_mode()) continue;
+        auto [it, added] = last.try_emplace(site.section, site.offset, site.record.flags & abi::kSiteModeMask);
+        if (!added && site.offset >= it->second.first)
+            it->second = {site.offset, uint8_t(site.record.flags & abi::kSiteModeMask)};
+    }
+    std::vector<size_t> out;
+    for (const auto& [section, at] : last)
+        if (at.second != own && at.first < object.sections()[section].size) out.push_back(section);
+    return out;
+}
+
+LateRecords late_records(const elf::File& object, const std::vector<Unrecorded>& missed,
+                         const std::vector<size_t>& mode_resets) {
     LateRecords out;
+    uint8_t own = object.is64() ? abi::kSiteMode64 : abi::kSiteMode32;
     std::map<size_t, std::vector<const Unrecorded*>> by_section;
     for (const Unrecorded& u : missed) by_section[u.section].push_back(&u);
+    for (size_t index : mode_resets) by_section.try_emplace(index);
     for (const auto& [index, list] : by_section) {
         const elf::Section& s = object.sections()[index];
         std::optional<std::string> push = push_section(object, index);
@@ -77,7 +96,12 @@ LateRecords late_records(const elf::File& object, const std::vector<Unrecorded>&
                                      : fmt::format("{}: '{}' left unrecorded: its section cannot be named again "
                                                    "in a directive", where, u->text));
         }
-        if (!push) continue;
+        bool reset = std::find(mode_resets.begin(), mode_resets.end(), index) != mode_resets.end();
+        if (!push) {
+            if (reset) out.notes.push_back(s.name + ": left in another code mode at its end: its section cannot be "
+                                                    "named again in a directive");
+            continue;
+        }
         // The label at the section's end, then the records from it (the
         // record section takes the code section's group through "?").
         std::string end = fmt::format(".Lprevirt_late_end_{}", index);
@@ -87,6 +111,11 @@ LateRecords late_records(const elf::File& object, const std::vector<Unrecorded>&
                                     s.size - u->offset, u->length, u->length,
                                     static_cast<unsigned>(abi::SiteKind::Unclassified), u->mode);
             ++out.sites;
+        }
+        if (reset) {
+            out.text += fmt::format(".balign 8\n.long {} - .\n.byte 0, 0, {}, {}\n.zero 24\n", end,
+                                    static_cast<unsigned>(abi::SiteKind::CodeMode), own);
+            ++out.mode_resets;
         }
         out.text += ".popsection\n.popsection\n";
     }

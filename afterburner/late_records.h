@@ -6,6 +6,11 @@
 // records appended; each addresses its instruction from a label at its
 // section's end, so the code assembles to the same bytes both times (which the
 // hook checks). Every in-place VMM traps at a site without room.
+//
+// The same second assembly ends each code section that a .code16/.code32 left
+// in another mode with a code-mode record back to the object's own mode: the
+// text's records say where a mode starts, and without one at the end, the code
+// the linker puts next (another object's) would be read in the wrong mode.
 #pragma once
 
 #include <string>
@@ -13,15 +18,24 @@
 
 #include "afterburner/inspect.h"
 #include "elf/elf_file.h"
+#include "sites/site_table.h"
 
 namespace previrt::afterburner {
 
 struct LateRecords {
     std::string text;                // to append to the assembler's input
-    size_t sites = 0;                // records in `text`
+    size_t sites = 0;                // instruction records in `text`
+    size_t mode_resets = 0;          // code-mode records at a section's end in `text`
     std::vector<std::string> notes;  // a line per site recorded, or left (its section cannot be named again)
 };
 
-LateRecords late_records(const elf::File& object, const std::vector<Unrecorded>& missed);
+// `missed`, from unrecorded_instructions(); `mode_resets`, the code sections
+// whose last code-mode record leaves them in another mode than the object's
+// own (mode_resets_needed()): each gets a code-mode record at its end, so that
+// in a linked image the next object's code is read in its own mode.
+LateRecords late_records(const elf::File& object, const std::vector<Unrecorded>& missed,
+                         const std::vector<size_t>& mode_resets = {});
+
+std::vector<size_t> mode_resets_needed(const elf::File& object, const sites::SiteTable& table);
 
 }  // namespace previrt::afterburner

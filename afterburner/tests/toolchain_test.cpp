@@ -483,6 +483,27 @@ TEST_F(Toolchain, ALayoutTheSourceFixesIsKept) {
     EXPECT_FALSE(fs::exists(dir_ / "broken.o"));
 }
 
+// A .code32 in one object says nothing of the next object's code: the hook
+// ends a section left in another mode with a record back to the object's own,
+// so a linked image is read in the right mode after it.
+TEST_F(Toolchain, ACodeModeEndsWithItsObject) {
+    write_file(dir_ / "a.s", "\t.text\n\t.code32\nstart32:\tcli\n\tret\n");
+    // In 32-bit code these bytes read as a far return ("lret $0x4c73"), as they
+    // did in Linux's decompressor before.
+    write_file(dir_ / "b.s", "\t.text\n\t.globl f\nf:\tmovabs $0xfff0000000000fff, %r10\n\tcmp %rcx, %rdx\n"
+                             "\tjae 1f\n1:\tret\n");
+    for (const char* name : {"a", "b"}) {
+        auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / (std::string(name) + ".o")) + " " +
+                     quote(dir_ / (std::string(name) + ".s")));
+        ASSERT_EQ(r.status, 0) << r.output;
+    }
+    check_run("ld -static -nostdlib -e f -o " + quote(dir_ / "ab.elf") + " " + quote(dir_ / "a.o") + " " +
+              quote(dir_ / "b.o"));
+    InspectReport report = inspect_file(dir_ / "ab.elf");
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
+    EXPECT_EQ(sites_of(report, "cli"), 1u);
+}
+
 TEST_F(Toolchain, HelpListsTheSubcommands) {
     std::string out = check_run(quote(kPrevirt) + " --help");
     for (const char* c : {"as", "inspect", "annotate", "catalogue"}) EXPECT_NE(out.find(c), std::string::npos) << c;

@@ -36,7 +36,13 @@ private:
         std::vector<uint64_t> anchors;
         for (const Site& site : table_.sites) {
             if (site.section != index) continue;
-            if (site.is_code_mode()) modes[site.offset] = site.record.flags & abi::kSiteModeMask;
+            if (site.is_code_mode()) {
+                // A section's end gives way to what starts there.
+                bool at_end = site.record.flags & abi::kCodeModeAtEnd;
+                uint8_t mode = site.record.flags & abi::kSiteModeMask;
+                if (!at_end) modes[site.offset] = mode;
+                else modes.try_emplace(site.offset, mode);
+            }
             else skip[site.offset] = std::max<uint64_t>(site.record.site_length, 1);
             anchors.push_back(site.offset);
         }

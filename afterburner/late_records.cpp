@@ -114,7 +114,7 @@ LateRecords late_records(const elf::File& object, const std::vector<Unrecorded>&
         }
         if (reset) {
             out.text += fmt::format(".balign 8\n.long {} - .\n.byte 0, 0, {}, {}\n.zero 24\n", end,
-                                    static_cast<unsigned>(abi::SiteKind::CodeMode), own);
+                                    static_cast<unsigned>(abi::SiteKind::CodeMode), own | abi::kCodeModeAtEnd);
             ++out.mode_resets;
         }
         out.text += ".popsection\n.popsection\n";

@@ -80,6 +80,10 @@ inline constexpr uint8_t kSiteRepne = 1u << 4;     // repne prefix
 inline constexpr uint8_t kSiteManual = 1u << 5;    // from a marker in the source
 inline constexpr uint8_t kSiteProfile = 1u << 6;   // from a trap profile
 inline constexpr uint8_t kSiteFinished = 1u << 7;  // operands filled in from the decoded instruction
+// A code-mode record's own flag: it ends a section's mode at the section's end,
+// back to its object's. Any other code-mode record naming the same location
+// (the next object's own, in a linked image) holds over it.
+inline constexpr uint8_t kCodeModeAtEnd = 1u << 2;
 
 enum class OperandType : uint8_t {
     None = 0,

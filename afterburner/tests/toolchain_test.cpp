@@ -502,6 +502,19 @@ TEST_F(Toolchain, ACodeModeEndsWithItsObject) {
     InspectReport report = inspect_file(dir_ / "ab.elf");
     EXPECT_TRUE(report.findings.empty()) << findings(report);
     EXPECT_EQ(sites_of(report, "cli"), 1u);
+
+    // The next object's own mode holds where the first one's ends, whatever
+    // the order of their records: here 16-bit code whose bytes, read as 64-bit,
+    // hold a cli (66 b8 11 22 fa 33), placed by a script that puts its records first.
+    write_file(dir_ / "c.s", "\t.text\n\t.code16\ng:\tmovl $0x33fa2211, %eax\n\tret\n");
+    auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "c.o") + " " + quote(dir_ / "c.s"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    write_file(dir_ / "ac.ld", "SECTIONS {\n  .text : { *a.o(.text) *c.o(.text) }\n"
+                               "  previrt_sites : { *c.o(previrt_sites) *a.o(previrt_sites) }\n}\n");
+    check_run("ld -static -nostdlib -e 0 -T " + quote(dir_ / "ac.ld") + " -o " + quote(dir_ / "ac.elf") + " " +
+              quote(dir_ / "a.o") + " " + quote(dir_ / "c.o"));
+    report = inspect_file(dir_ / "ac.elf");
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
 }
 
 TEST_F(Toolchain, HelpListsTheSubcommands) {

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <map>
+#include <optional>
 
 namespace previrt::sites {
 namespace {
@@ -133,12 +134,28 @@ private:
         const elf::Section& table = file_.sections()[index];
         uint64_t address = table.addr + pos + static_cast<uint64_t>(static_cast<int64_t>(record.insn_offset));
         const auto& sections = file_.sections();
+        // A location one past a section's last byte is that section's only
+        // for a code-mode record, and for one where another section starts
+        // only if it ends a section's mode (kCodeModeAtEnd): the mode of
+        // the code that starts there is that section's.
+        bool at_end = record.kind == static_cast<uint8_t>(abi::SiteKind::CodeMode) &&
+                      (record.flags & abi::kCodeModeAtEnd);
+        std::optional<Target> inside, ending;
         for (size_t i = 0; i < sections.size(); ++i) {
             const elf::Section& s = sections[i];
-            if ((s.flags & elf::kShfAlloc) && s.type != elf::kShtNobits && address >= s.addr &&
-                address - s.addr <= s.size && !(address - s.addr == s.size && s.size != 0 && record.insn_length))
-                return {i, address - s.addr, address};
+            if (!(s.flags & elf::kShfAlloc) || s.type == elf::kShtNobits || address < s.addr ||
+                address - s.addr > s.size)
+                continue;
+            Target t{i, address - s.addr, address};
+            if (address - s.addr < s.size) {
+                if (!inside) inside = t;
+            } else if (!record.insn_length && !ending) {
+                ending = t;
+            }
         }
+        if (at_end && ending) return *ending;
+        if (inside) return *inside;
+        if (ending) return *ending;
         fail(index, pos, fmt::format("record points to {:#x}, which no section holds", address));
     }
 

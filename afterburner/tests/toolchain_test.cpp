@@ -515,6 +515,16 @@ TEST_F(Toolchain, ACodeModeEndsWithItsObject) {
               quote(dir_ / "a.o") + " " + quote(dir_ / "c.o"));
     report = inspect_file(dir_ / "ac.elf");
     EXPECT_TRUE(report.findings.empty()) << findings(report);
+
+    // Where one section ends and the next begins, the mode starting there is the next one's.
+    write_file(dir_ / "d.s", "\t.data\n\t.byte 1, 2, 3\n");
+    check_run("as -o " + quote(dir_ / "d.o") + " " + quote(dir_ / "d.s"));
+    write_file(dir_ / "dc.ld", "SECTIONS {\n  .data : { *d.o(.data) }\n  .text : { *c.o(.text) }\n"
+                               "  previrt_sites : { *(previrt_sites) }\n}\n");
+    check_run("ld -static -nostdlib -e 0 -T " + quote(dir_ / "dc.ld") + " -o " + quote(dir_ / "dc.elf") + " " +
+              quote(dir_ / "d.o") + " " + quote(dir_ / "c.o"));
+    report = inspect_file(dir_ / "dc.elf");
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
 }
 
 TEST_F(Toolchain, HelpListsTheSubcommands) {

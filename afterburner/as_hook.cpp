@@ -376,10 +376,11 @@ bool same_code(const elf::File& first, const elf::File& second) {
 
 // Sensitive instructions only the object shows, and code sections left in
 // another mode at their end (late_records.h): recorded by a second assembly
-// of `text` into `path`. Should that not give the same code,
+// of `text` into `path`, whose object `finished` holds. Should that not give the same code,
 // recorded, the first object stays and inspect names what is missing.
-void record_late_sites(const std::string& as, const Invocation& inv, const std::string& text, const std::string& path) {
-    elf::File first = elf::File::load(path);
+void record_late_sites(const std::string& as, const Invocation& inv, const std::string& text, const std::string& path,
+                       std::vector<uint8_t> finished) {
+    elf::File first = elf::File::parse(std::move(finished));
     sites::SiteTable table = sites::load_site_table(first);
     std::vector<Unrecorded> missed = unrecorded_instructions(first, table);
     std::vector<size_t> resets = mode_resets_needed(first, table);
@@ -436,8 +437,8 @@ int run_as_hook(const std::vector<std::string>& raw_args) {
         std::string text;
         if (int status = assemble(as, inv, annotations, text); status != 0) return status;
         try {
-            finish_object_file(object.path());
-            record_late_sites(as, inv, text, object.path());
+            FinishResult finished = finish_object_file(object.path());
+            record_late_sites(as, inv, text, object.path(), std::move(finished.bytes));
             object.deliver();
         } catch (const std::exception& e) {
             object.discard();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 namespace previrt::tenders {
@@ -30,5 +31,15 @@ inline constexpr int kExitNoKvm = 121;          // no /dev/kvm, or no permission
 inline constexpr int kExitGuestNoStatus = 125;  // the guest stopped without writing the exit port
 inline constexpr int kExitTimeout = 124;        // --timeout passed
 inline constexpr int kExitPlatform = 126;       // the platform could not be started
+
+// A run that cannot start: what was wrong, and the exit status it ends with.
+class StartError : public std::runtime_error {
+public:
+    StartError(int status, const std::string& what) : std::runtime_error(what), status_(status) {}
+    int status() const { return status_; }
+
+private:
+    int status_;
+};
 
 }  // namespace previrt::tenders

@@ -509,21 +509,27 @@ TEST_F(Toolchain, ACodeModeEndsWithItsObject) {
     write_file(dir_ / "c.s", "\t.text\n\t.code16\ng:\tmovl $0x33fa2211, %eax\n\tret\n");
     auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "c.o") + " " + quote(dir_ / "c.s"));
     ASSERT_EQ(r.status, 0) << r.output;
-    write_file(dir_ / "ac.ld", "SECTIONS {\n  .text : { *a.o(.text) *c.o(.text) }\n"
-                               "  previrt_sites : { *c.o(previrt_sites) *a.o(previrt_sites) }\n}\n");
-    check_run("ld -static -nostdlib -e 0 -T " + quote(dir_ / "ac.ld") + " -o " + quote(dir_ / "ac.elf") + " " +
-              quote(dir_ / "a.o") + " " + quote(dir_ / "c.o"));
-    report = inspect_file(dir_ / "ac.elf");
+    // Links the objects with a linker script of `sections` and inspects the image.
+    auto link_with_script = [&](const std::string& name, const std::string& sections,
+                                const std::vector<std::string>& objects) {
+        write_file(dir_ / (name + ".ld"), "SECTIONS {\n" + sections + "}\n");
+        std::string command = "ld -static -nostdlib -e 0 -T " + quote(dir_ / (name + ".ld")) + " -o " +
+                              quote(dir_ / (name + ".elf"));
+        for (const std::string& o : objects) command += " " + quote(dir_ / o);
+        check_run(command);
+        return inspect_file(dir_ / (name + ".elf"));
+    };
+    report = link_with_script("ac", "  .text : { *a.o(.text) *c.o(.text) }\n"
+                                    "  previrt_sites : { *c.o(previrt_sites) *a.o(previrt_sites) }\n",
+                              {"a.o", "c.o"});
     EXPECT_TRUE(report.findings.empty()) << findings(report);
 
     // Where one section ends and the next begins, the mode starting there is the next one's.
     write_file(dir_ / "d.s", "\t.data\n\t.byte 1, 2, 3\n");
     check_run("as -o " + quote(dir_ / "d.o") + " " + quote(dir_ / "d.s"));
-    write_file(dir_ / "dc.ld", "SECTIONS {\n  .data : { *d.o(.data) }\n  .text : { *c.o(.text) }\n"
-                               "  previrt_sites : { *(previrt_sites) }\n}\n");
-    check_run("ld -static -nostdlib -e 0 -T " + quote(dir_ / "dc.ld") + " -o " + quote(dir_ / "dc.elf") + " " +
-              quote(dir_ / "d.o") + " " + quote(dir_ / "c.o"));
-    report = inspect_file(dir_ / "dc.elf");
+    report = link_with_script("dc", "  .data : { *d.o(.data) }\n  .text : { *c.o(.text) }\n"
+                                    "  previrt_sites : { *(previrt_sites) }\n",
+                              {"d.o", "c.o"});
     EXPECT_TRUE(report.findings.empty()) << findings(report);
 }
 

@@ -59,15 +59,7 @@ void install_kick() {
     sigaction(kKickSignal, &sa, nullptr);
 }
 
-// A run that cannot start: what was wrong, and the run's exit status.
-class StartError : public std::runtime_error {
-public:
-    StartError(int status, const std::string& what) : std::runtime_error(what), status_(status) {}
-    int status() const { return status_; }
-
-private:
-    int status_;
-};
+using tenders::StartError;
 
 // Guest RAM: anonymous memory, unmapped when the run ends.
 class GuestMemory {

@@ -54,19 +54,11 @@ namespace {
 constexpr size_t kVmmStackSize = 256 * 1024;
 constexpr size_t kSignalStackSize = 64 * 1024;
 
-// A set-up step that failed: its exit status and what to say.
-class SetupError : public std::runtime_error {
-public:
-    SetupError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
-    int status() const { return status_; }
-
-private:
-    int status_;
-};
+using tenders::StartError;
 
 void check_host() {
     if (!(getauxval(AT_HWCAP2) & 2))  // HWCAP2_FSGSBASE
-        throw SetupError(tenders::kExitPlatform, "this host's kernel does not let user space write the GS base (FSGSBASE)");
+        throw StartError(tenders::kExitPlatform, "this host's kernel does not let user space write the GS base (FSGSBASE)");
 }
 
 // The guest's addresses, from user space to the end of the hole, reserved in
@@ -78,7 +70,7 @@ public:
         void* p = mmap(reinterpret_cast<void*>(layout::kUserBase), kSize, PROT_NONE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
         if (p == MAP_FAILED)
-            throw SetupError(tenders::kExitPlatform,
+            throw StartError(tenders::kExitPlatform,
                              fmt::format("this process already uses the guest's address range [{:#x}, {:#x})",
                                          layout::kUserBase, layout::kVmmHoleEnd));
     }
@@ -111,11 +103,11 @@ private:
 uint8_t* map_guest_ram(Machine& m) {
     m.memfd.reset(memfd_create("previrt-guest-ram", MFD_CLOEXEC));
     if (!m.memfd || ftruncate(m.memfd.get(), off_t(m.ram_size)) != 0)
-        throw SetupError(tenders::kExitPlatform, std::string("cannot create guest memory: ") + strerror(errno));
+        throw StartError(tenders::kExitPlatform, std::string("cannot create guest memory: ") + strerror(errno));
     void* ram = mmap(reinterpret_cast<void*>(layout::kKernelBase), m.ram_size, PROT_READ | PROT_WRITE | PROT_EXEC,
                      MAP_SHARED | MAP_FIXED, m.memfd.get(), 0);
     if (ram == MAP_FAILED)
-        throw SetupError(tenders::kExitPlatform, std::string("cannot map guest memory: ") + strerror(errno));
+        throw StartError(tenders::kExitPlatform, std::string("cannot map guest memory: ") + strerror(errno));
     m.memory = GuestMemory(static_cast<uint8_t*>(ram), m.ram_size);
     return static_cast<uint8_t*>(ram);
 }
@@ -127,7 +119,7 @@ loader::BootState load(Machine& m, const elf::File& image, uint8_t* ram) {
         m.sites = rewrite_sites(image, ram, layout::kKernelBase, m.ram_size, m.mode == Mode::Previrtualized);
         return boot;
     } catch (const std::exception& e) {
-        throw SetupError(tenders::kExitBadImage, m.options.image + ": " + e.what());
+        throw StartError(tenders::kExitBadImage, m.options.image + ": " + e.what());
     }
 }
 
@@ -167,7 +159,7 @@ void set_up_hole() {
 void start_user_space(Machine& m) {
     std::string error;
     m.user = UserSpace::start(m.memfd.get(), m.ram_size, layout::kUserBase, layout::kUserEnd, error);
-    if (!m.user) throw SetupError(tenders::kExitPlatform, "cannot start the host process for guest user mode: " + error);
+    if (!m.user) throw StartError(tenders::kExitPlatform, "cannot start the host process for guest user mode: " + error);
 }
 
 // --serial FILE and --trace-exits FILE.
@@ -175,12 +167,12 @@ void open_files(Machine& m) {
     const tenders::RunOptions& o = m.options;
     if (o.serial != "stdio") {
         m.serial_file.reset(open(o.serial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-        if (!m.serial_file) throw SetupError(tenders::kExitPlatform, "cannot write " + o.serial);
+        if (!m.serial_file) throw StartError(tenders::kExitPlatform, "cannot write " + o.serial);
         m.serial_fd = m.serial_file.get();
     }
     if (!o.trace_exits.empty()) {
         m.trace.reset(std::fopen(o.trace_exits.c_str(), "w"));
-        if (!m.trace) throw SetupError(tenders::kExitPlatform, "cannot write " + o.trace_exits);
+        if (!m.trace) throw StartError(tenders::kExitPlatform, "cannot write " + o.trace_exits);
     }
 }
 
@@ -217,7 +209,7 @@ public:
         sev.sigev_signo = SIGALRM;
         sev._sigev_un._tid = gettid();
         if (timer_create(CLOCK_MONOTONIC, &sev, &timer_) != 0)
-            throw SetupError(tenders::kExitPlatform, std::string("cannot create the host timer: ") + strerror(errno));
+            throw StartError(tenders::kExitPlatform, std::string("cannot create the host timer: ") + strerror(errno));
     }
     ~HostTimer() { timer_delete(timer_); }
     HostTimer(const HostTimer&) = delete;
@@ -345,7 +337,7 @@ int run(const tenders::RunOptions& o, Mode mode) {
         try {
             opened = loader::open_image(o.image, loader::Platform::Process, pv::kParavirtVersion);
         } catch (const loader::LoadError& e) {
-            throw SetupError(tenders::kExitBadImage, e.what());
+            throw StartError(tenders::kExitBadImage, e.what());
         }
         GuestRange range;
         MachineScope m;
@@ -353,7 +345,7 @@ int run(const tenders::RunOptions& o, Mode mode) {
         (*m).mode = mode;
         (*m).ram_size = o.memory_mib << 20;
         return run_machine(*m, opened);
-    } catch (const SetupError& e) {
+    } catch (const StartError& e) {
         std::cerr << "previrt-process: " << e.what() << "\n";
         return e.status();
     }

@@ -101,9 +101,9 @@ public:
 
     InspectReport run() {
         report_.table = load_site_table(file_);
-        if (report_.table.unfinished_sections)
+        if (report_.table.unfinished_sections.size())
             add(0, 0, fmt::format("{} site section(s) were never finished by the afterburner's assembler hook",
-                                   report_.table.unfinished_sections));
+                                   report_.table.unfinished_sections.size()));
         for (const Site& site : report_.table.sites) {
             if (site.is_code_mode()) continue;
             ++report_.counts[{file_.sections()[site.section].name, std::string(kind_name(site.record.kind))}];

@@ -1,5 +1,6 @@
 #include "afterburner/object_finisher.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
@@ -42,15 +43,18 @@ FinishResult finish_object(std::vector<uint8_t> object) {
     FinishResult result;
     elf::File file = elf::File::parse(object);
     SiteTable table = load_site_table(file);
-    if (table.unfinished_sections == 0) {
+    if (table.unfinished_sections.empty()) {
         result.bytes = std::move(object);
         return result;
     }
 
+    // The sections still holding the records as assembled (the others'
+    // records are in notes already).
     std::map<size_t, std::vector<abi::SiteRecord>> records;  // by site section, in order
     for (Site& site : table.sites) {
-        const auto& data = file.sections()[site.table_section].data;
-        if (data.size() >= 4 && std::memcmp(data.data(), &abi::kSiteMagic, 4) == 0) continue;  // finished before
+        if (std::find(table.unfinished_sections.begin(), table.unfinished_sections.end(), site.table_section) ==
+            table.unfinished_sections.end())
+            continue;
         if (!site.is_code_mode()) {
             finish_record(file, site);
             ++result.sites;
@@ -60,12 +64,16 @@ FinishResult finish_object(std::vector<uint8_t> object) {
 
     std::vector<elf::SectionEdit> edits;
     for (auto& [index, recs] : records) {
-        abi::SiteChunkHeader header{abi::kSiteMagic, abi::kSiteFormatVersion, sizeof(abi::SiteChunkHeader),
-                                    sizeof(abi::SiteRecord), 0, static_cast<uint32_t>(recs.size())};
-        elf::SectionEdit edit{index, {}, sizeof header, 8};
-        edit.contents.resize(sizeof header + recs.size() * sizeof(abi::SiteRecord));
+        const size_t bytes = recs.size() * sizeof(abi::SiteRecord);
+        abi::SiteNoteHeader header{sizeof abi::kSiteNoteName, static_cast<uint32_t>(sizeof(abi::SiteChunkHeader) + bytes),
+                                   abi::kSiteNoteType, {}, {abi::kSiteMagic, abi::kSiteFormatVersion,
+                                   sizeof(abi::SiteChunkHeader), sizeof(abi::SiteRecord), 0,
+                                   static_cast<uint32_t>(recs.size())}};
+        std::memcpy(header.name, abi::kSiteNoteName, sizeof header.name);
+        elf::SectionEdit edit{index, {}, sizeof header, 4};
+        edit.contents.resize(sizeof header + bytes);
         std::memcpy(edit.contents.data(), &header, sizeof header);
-        std::memcpy(edit.contents.data() + sizeof header, recs.data(), recs.size() * sizeof(abi::SiteRecord));
+        std::memcpy(edit.contents.data() + sizeof header, recs.data(), bytes);
         edits.push_back(std::move(edit));
         ++result.chunks;
     }

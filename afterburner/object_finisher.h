@@ -1,6 +1,7 @@
 // The assembler hook's second pass, on the object GNU as just wrote: decodes the
 // instruction at every new site, checks it is what the text pass took it for,
-// fills in its operands, and puts a chunk header in front of each site section.
+// fills in its operands, and makes each site section one note: the records behind
+// a note header and a chunk header.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@ public:
 struct FinishResult {
     std::vector<uint8_t> bytes;  // the finished object
     size_t sites = 0;            // instruction sites finished
-    size_t chunks = 0;           // chunk headers added
+    size_t chunks = 0;           // notes made
 };
 
 // Objects without site sections, and those already finished, come back as they were.

@@ -317,6 +317,40 @@ File File::load(const std::string& path) {
     }
 }
 
+std::vector<Note> parse_notes(const Section& section) {
+    const uint64_t align = section.addralign == 8 ? 8 : 4;
+    auto padded = [align](uint64_t n) { return (n + align - 1) & ~(align - 1); };
+    std::span<const uint8_t> data = section.data;
+    std::vector<Note> notes;
+    for (uint64_t pos = 0; pos < data.size();) {
+        auto fail = [&](const std::string& what) {
+            throw Error("note section " + section.name + ", note at offset " + hex(pos) + ": " + what);
+        };
+        if (data.size() - pos < 12) fail("truncated note header");
+        uint32_t word[3];
+        std::memcpy(word, data.data() + pos, sizeof word);
+        Note note;
+        note.offset = pos;
+        note.type = word[2];
+        // Name and descriptor each start at the alignment from the note's
+        // start (readelf's ELF_NOTE_DESC_OFFSET): for 8, right after the
+        // header when the name fits in 4 bytes.
+        uint64_t name_at = pos + 12;
+        if (word[0] > data.size() - name_at) fail("name runs past the section's end");
+        note.desc_offset = pos + padded(12 + uint64_t{word[0]});
+        if (note.desc_offset > data.size() || word[1] > data.size() - note.desc_offset)
+            fail("descriptor runs past the section's end");
+        if (word[0]) {
+            if (data[name_at + word[0] - 1] != 0) fail("name is not NUL-terminated");
+            note.name = std::string_view(reinterpret_cast<const char*>(data.data() + name_at), word[0] - 1);
+        }
+        note.desc = data.subspan(note.desc_offset, word[1]);
+        notes.push_back(note);
+        pos = std::min<uint64_t>(note.desc_offset + padded(word[1]), data.size());
+    }
+    return notes;
+}
+
 std::optional<size_t> File::find_section(std::string_view name) const {
     for (size_t i = 0; i < sections_.size(); ++i)
         if (sections_[i].name == name) return i;

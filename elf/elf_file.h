@@ -22,7 +22,7 @@ public:
 inline constexpr uint16_t kTypeRel = 1, kTypeExec = 2, kTypeDyn = 3;
 inline constexpr uint16_t kMachine386 = 3, kMachineX86_64 = 62;
 inline constexpr uint32_t kShtNull = 0, kShtProgbits = 1, kShtSymtab = 2, kShtStrtab = 3,
-                          kShtRela = 4, kShtNobits = 8, kShtRel = 9, kShtGroup = 17;
+                          kShtRela = 4, kShtNote = 7, kShtNobits = 8, kShtRel = 9, kShtGroup = 17;
 inline constexpr uint64_t kShfWrite = 0x1, kShfAlloc = 0x2, kShfExecInstr = 0x4,
                           kShfInfoLink = 0x40, kShfGroup = 0x200;
 inline constexpr uint8_t kSttNotype = 0, kSttObject = 1, kSttFunc = 2, kSttSection = 3;
@@ -59,6 +59,22 @@ struct Relocation {
     uint32_t symbol = 0;  // index into symbols()
     int64_t addend = 0;   // RELA: explicit; REL: read from the relocated field
 };
+
+// One entry of an SHT_NOTE section (gABI "Note Section"): offsets are into the
+// section's data.
+struct Note {
+    uint64_t offset = 0;       // of the note's header (namesz, descsz, type)
+    uint32_t type = 0;
+    std::string_view name;     // without its terminating NUL
+    uint64_t desc_offset = 0;  // of the descriptor
+    std::span<const uint8_t> desc;
+};
+
+// The notes of `section`, in order. Name and descriptor are padded to 4 bytes,
+// or to 8 in a section aligned to 8 (as readelf reads .note.gnu.property).
+// Throws Error naming the offset of a note that does not fit in the section or
+// whose name is not NUL-terminated.
+std::vector<Note> parse_notes(const Section& section);
 
 class File {
 public:

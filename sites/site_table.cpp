@@ -30,54 +30,85 @@ public:
     SiteTable run() {
         const auto& sections = file_.sections();
         for (size_t i = 0; i < sections.size(); ++i) {
-            if (sections[i].name == abi::kSiteSectionName) load_section(i);
+            // An object's records are in their own section; a linked image
+            // may have them in any note section (Linux's .notes).
+            bool ours = sections[i].name == abi::kSiteSectionName;
+            if (ours || (!relocatable_ && sections[i].type == elf::kShtNote)) load_section(i, ours);
         }
         return std::move(table_);
     }
 
 private:
     [[noreturn]] void fail(size_t section, uint64_t offset, const std::string& what) const {
-        throw SiteTableError(fmt::format("{} section {} at offset {:#x}: {}", abi::kSiteSectionName, section, offset,
-                                         what));
+        throw SiteTableError(fmt::format("{} section {} at offset {:#x}: {}", file_.sections()[section].name, section,
+                                         offset, what));
     }
 
-    void load_section(size_t index) {
+    static bool is_site_note(const elf::Note& n) {
+        return n.name == abi::kSiteNoteName && n.type == abi::kSiteNoteType;
+    }
+
+    // Whether the section starts with a site note's header; an object's
+    // section that does not holds the records as the assembler wrote them.
+    static bool starts_with_site_note(std::span<const uint8_t> data) {
+        if (data.size() < sizeof(abi::SiteNoteHeader)) return false;
+        auto h = read<abi::SiteNoteHeader>(data, 0);
+        return h.namesz == sizeof abi::kSiteNoteName && h.type == abi::kSiteNoteType &&
+               std::memcmp(h.name, abi::kSiteNoteName, sizeof h.name) == 0;
+    }
+
+    void load_section(size_t index, bool ours) {
         const elf::Section& sec = file_.sections()[index];
-        if (sec.type != elf::kShtProgbits) fail(index, 0, "is not a PROGBITS section");
+        if (sec.type != elf::kShtNote) fail(index, 0, "is not a note section");
         bool x86_64 = file_.is64() && file_.machine() == elf::kMachineX86_64;
         bool i386 = !file_.is64() && file_.machine() == elf::kMachine386;
-        if (!x86_64 && !i386) fail(index, 0, "site tables are defined for x86-64 and i386 ELF files only");
         std::span<const uint8_t> data = sec.data;
         if (relocatable_) relocations_ = load_relocations(index);
 
-        if (data.size() >= 4 && read<uint32_t>(data, 0) != abi::kSiteMagic) {
-            if (!relocatable_) fail(index, 0, "no chunk header: the objects were not finished by the afterburner");
-            ++table_.unfinished_sections;
+        if (ours && !data.empty() && !starts_with_site_note(data)) {
+            if (!relocatable_) fail(index, 0, "no site note: the objects were not finished by the afterburner");
+            if (!x86_64 && !i386) fail(index, 0, "site tables are defined for x86-64 and i386 ELF files only");
+            table_.unfinished_sections.push_back(index);
             if (data.size() % sizeof(abi::SiteRecord) != 0)
                 fail(index, 0, fmt::format("size {:#x} is not a whole number of records", data.size()));
             load_records(index, 0, data.size() / sizeof(abi::SiteRecord));
             return;
         }
-        uint64_t pos = 0;
-        while (pos < data.size()) {
-            if (data.size() - pos < sizeof(abi::SiteChunkHeader)) fail(index, pos, "truncated chunk header");
-            auto header = read<abi::SiteChunkHeader>(data, pos);
-            if (header.magic != abi::kSiteMagic) fail(index, pos, "bad chunk magic");
-            if (header.version != abi::kSiteFormatVersion)
-                fail(index, pos, fmt::format("format version {} (this previrt reads version {})", header.version,
-                                             abi::kSiteFormatVersion));
-            if (header.header_size != sizeof(abi::SiteChunkHeader) || header.record_size != sizeof(abi::SiteRecord))
-                fail(index, pos, fmt::format("header size {} / record size {} do not match version {}",
-                                             header.header_size, header.record_size, header.version));
-            if (header.reserved != 0)
-                fail(index, pos, fmt::format("chunk header's reserved field is {:#x}, not 0", header.reserved));
-            pos += sizeof(abi::SiteChunkHeader);
-            if (header.record_count > (data.size() - pos) / sizeof(abi::SiteRecord))
-                fail(index, pos, fmt::format("{} records do not fit in the section", header.record_count));
-            load_records(index, pos, header.record_count);
-            pos += uint64_t{header.record_count} * sizeof(abi::SiteRecord);
-            ++table_.chunks;
+        std::vector<elf::Note> notes;
+        try {
+            notes = elf::parse_notes(sec);
+        } catch (const elf::Error& e) {
+            throw SiteTableError(e.what());
         }
+        for (const elf::Note& note : notes) {
+            if (!is_site_note(note)) {
+                if (ours) fail(index, note.offset, "holds a note that is not a site note");
+                continue;
+            }
+            if (!x86_64 && !i386) fail(index, 0, "site tables are defined for x86-64 and i386 ELF files only");
+            load_chunk(index, note);
+        }
+    }
+
+    void load_chunk(size_t index, const elf::Note& note) {
+        uint64_t pos = note.desc_offset;
+        if (note.desc.size() < sizeof(abi::SiteChunkHeader)) fail(index, pos, "truncated chunk header");
+        auto header = read<abi::SiteChunkHeader>(note.desc, 0);
+        if (header.magic != abi::kSiteMagic) fail(index, pos, "bad chunk magic");
+        if (header.version != abi::kSiteFormatVersion)
+            fail(index, pos, fmt::format("format version {} (this previrt reads version {})", header.version,
+                                         abi::kSiteFormatVersion));
+        if (header.header_size != sizeof(abi::SiteChunkHeader) || header.record_size != sizeof(abi::SiteRecord))
+            fail(index, pos, fmt::format("header size {} / record size {} do not match version {}",
+                                         header.header_size, header.record_size, header.version));
+        if (header.reserved != 0)
+            fail(index, pos, fmt::format("chunk header's reserved field is {:#x}, not 0", header.reserved));
+        uint64_t records = (note.desc.size() - sizeof header) / sizeof(abi::SiteRecord);
+        if (header.record_count != records || (note.desc.size() - sizeof header) % sizeof(abi::SiteRecord))
+            fail(index, pos, fmt::format("{} records do not fill the note's {}-byte descriptor", header.record_count,
+                                         note.desc.size()));
+        load_records(index, pos + sizeof header, header.record_count);
+        ++table_.chunks;
     }
 
     std::map<uint64_t, elf::Relocation> load_relocations(size_t index) const {

@@ -33,12 +33,14 @@ struct Site {
 struct SiteTable {
     std::vector<Site> sites;  // in table order, code-mode records included
     size_t chunks = 0;
-    size_t unfinished_sections = 0;  // object sections still without a chunk header
+    std::vector<size_t> unfinished_sections;  // object sections whose records are not in a note yet
 };
 
-// Throws SiteTableError naming the section, the offset and what is wrong. An
-// object's site sections may still lack their chunk header (an object straight
-// from the assembler); a linked image's may not.
+// The records of every site note: in an object, those of its site sections; in
+// a linked image, those of any note section (a kernel's linker script may merge
+// every note into one). Throws SiteTableError naming the section, the offset and
+// what is wrong. An object's site sections may still hold their records bare (an
+// object straight from the assembler); a linked image's may not.
 SiteTable load_site_table(const elf::File& file);
 
 // "section+0xoff (symbol+0xoff)" for messages.

@@ -5,10 +5,11 @@
  * so an in-place VMM can turn it into a call to its device model or its
  * page-table shadow. On bare hardware the mov runs as written.
  *
- * C and C++, freestanding. Records are finished (operands filled in, chunk
- * header added) by the afterburner's assembler hook; an object assembled
+ * C and C++, freestanding. Records are finished (operands filled in, put in
+ * a note) by the afterburner's assembler hook; an object assembled
  * without it fails `previrt inspect`. A para-virtualized build
- * (PREVIRT_PARAVIRT), which has no sites, gets the plain mov. */
+ * (PREVIRT_PARAVIRT, PREVIRT_PARAVIRT_KVM), which has no sites, gets the plain
+ * mov. */
 #ifndef PREVIRT_MARKERS_H
 #define PREVIRT_MARKERS_H
 
@@ -23,7 +24,7 @@
 #define PREVIRT_FLAG_MANUAL 32
 #define PREVIRT_MARKED_SITE_LENGTH 16
 
-#ifndef PREVIRT_PARAVIRT
+#if !defined(PREVIRT_PARAVIRT) && !defined(PREVIRT_PARAVIRT_KVM)
 #define PREVIRT_MARKED_(kind, insn) \
     PREVIRT_SITE_BEGIN insn ";" PREVIRT_SITE_END(kind, PREVIRT_FLAG_MANUAL, PREVIRT_MARKED_SITE_LENGTH)
 #else

@@ -8,6 +8,9 @@
  *   previrt_paravirt_note         built for the Linux process's para-virtual interface, its version
  *   previrt_paravirt_kvm_note     built for KVM's para-virtual interface, its version (paravirt.h)
  *
+ * The site records (PREVIRT_NOTE_SITES) are notes too, in a section of their
+ * own that the afterburner writes (site_record.h).
+ *
  * Each goes into section .note.previrt, which the image's linker script keeps
  * (and puts in a PT_NOTE segment), and leaves the section it was called in as
  * it was. */
@@ -20,6 +23,7 @@
 #define PREVIRT_PARAVIRT_VERSION 1
 #define PREVIRT_NOTE_PARAVIRT_KVM 3  /* descriptor: the interface's version, 4 bytes */
 #define PREVIRT_PARAVIRT_KVM_VERSION 1
+#define PREVIRT_NOTE_SITES 4         /* descriptor: a chunk of site records (site_record.h) */
 
 #ifdef __ASSEMBLER__
 /* The header, the name and the padding of a note whose `size` bytes of

@@ -9,7 +9,7 @@
  * use, so the text works unchanged inside .macro and .rept bodies and never
  * collides with the program's own labels. The record starts out Unclassified
  * (or with the marker's kind); the hook fills in the operands after assembly
- * and adds the chunk header. */
+ * and puts the records in a note (site_record.h). */
 #ifndef PREVIRT_SITE_ASM_H
 #define PREVIRT_SITE_ASM_H
 
@@ -27,8 +27,8 @@
 
 #define PREVIRT_SITE_RECORD_(kind, flags) \
     ".set .Lprevirt_z, .;" \
-    ".pushsection previrt_sites,\"a?\",@progbits;" \
-    ".balign 8;" \
+    ".pushsection .note.previrt.sites,\"a?\",@note;" \
+    ".balign 4;" \
     ".long .Lprevirt_s - .;" \
     ".byte .Lprevirt_e - .Lprevirt_s, .Lprevirt_z - .Lprevirt_s, " #kind ", " #flags ";" \
     ".zero 24;" \
@@ -45,8 +45,8 @@
  * (flags 0: 64-bit, 1: 32-bit, 2: 16-bit). */
 #define PREVIRT_CODE_MODE(flags) \
     ".set .Lprevirt_s, .;" \
-    ".pushsection previrt_sites,\"a?\",@progbits;" \
-    ".balign 8;" \
+    ".pushsection .note.previrt.sites,\"a?\",@note;" \
+    ".balign 4;" \
     ".long .Lprevirt_s - .;" \
     ".byte 0, 0, 255, " #flags ";" \
     ".zero 24;" \

@@ -7,18 +7,23 @@
 
 #include <stdint.h>
 
+#include "previrt/note.h"
+
 namespace previrt::abi {
 
-// Name of the ELF section that holds the site table. A C identifier, so that a
-// linker defines __start_previrt_sites / __stop_previrt_sites for it.
-inline constexpr char kSiteSectionName[] = "previrt_sites";
+// The ELF section (SHT_NOTE) that holds the site records, as ELF notes: a
+// linker script that keeps notes (Linux's keeps every .note.* in .notes) keeps
+// them without a word about them, and a reader finds them among other notes.
+inline constexpr char kSiteSectionName[] = ".note.previrt.sites";
+inline constexpr uint32_t kSiteNoteType = PREVIRT_NOTE_SITES;
 
 inline constexpr uint32_t kSiteMagic = 0x53565250;  // "PRVS", little-endian
-inline constexpr uint16_t kSiteFormatVersion = 1;
+inline constexpr uint16_t kSiteFormatVersion = 2;
 
 // Every object file contributes one chunk per site section it has (one more for
 // each COMDAT group with sites); the linker concatenates the chunks. A chunk is
-// a header followed by `record_count` records.
+// a note named "previrt" of type kSiteNoteType whose descriptor is this header
+// followed by `record_count` records.
 struct SiteChunkHeader {
     uint32_t magic;          // kSiteMagic
     uint16_t version;        // kSiteFormatVersion
@@ -28,6 +33,18 @@ struct SiteChunkHeader {
     uint32_t record_count;
 };
 static_assert(sizeof(SiteChunkHeader) == 16);
+
+// The note around a chunk: ELF's note header and the name, padded to 4 bytes.
+struct SiteNoteHeader {
+    uint32_t namesz;         // sizeof(kSiteNoteName)
+    uint32_t descsz;         // sizeof(SiteChunkHeader) + record_count * sizeof(SiteRecord)
+    uint32_t type;           // kSiteNoteType
+    char name[8];            // kSiteNoteName
+    SiteChunkHeader chunk;
+};
+inline constexpr char kSiteNoteName[] = PREVIRT_NOTE_NAME;
+static_assert(sizeof(kSiteNoteName) == 8);
+static_assert(sizeof(SiteNoteHeader) == 36);
 
 // What a site holds. The values are ABI: never renumber, only append.
 enum class SiteKind : uint8_t {

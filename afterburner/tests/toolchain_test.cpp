@@ -436,7 +436,7 @@ TEST_F(Toolchain, InstructionsOnlyTheObjectShowsAreRecordedWithoutRoom) {
     EXPECT_EQ(report.without_room, 5u);
     // The records of the group's code are in the group: the linker keeps or drops them together.
     std::string groups = check_run("readelf -g " + quote(dir_ / "hidden.o"));
-    EXPECT_NE(groups.find("previrt_sites"), std::string::npos) << groups;
+    EXPECT_NE(groups.find(".note.previrt.sites"), std::string::npos) << groups;
 
     // Only the padded cli differs from what plain as makes of the same text.
     check_run("as -o " + quote(dir_ / "plain.o") + " " + quote(dir_ / "hidden.s"));
@@ -520,7 +520,7 @@ TEST_F(Toolchain, ACodeModeEndsWithItsObject) {
         return inspect_file(dir_ / (name + ".elf"));
     };
     report = link_with_script("ac", "  .text : { *a.o(.text) *c.o(.text) }\n"
-                                    "  previrt_sites : { *c.o(previrt_sites) *a.o(previrt_sites) }\n",
+                                    "  .note.previrt.sites : { *c.o(.note.previrt.sites) *a.o(.note.previrt.sites) }\n",
                               {"a.o", "c.o"});
     EXPECT_TRUE(report.findings.empty()) << findings(report);
 
@@ -528,9 +528,49 @@ TEST_F(Toolchain, ACodeModeEndsWithItsObject) {
     write_file(dir_ / "d.s", "\t.data\n\t.byte 1, 2, 3\n");
     check_run("as -o " + quote(dir_ / "d.o") + " " + quote(dir_ / "d.s"));
     report = link_with_script("dc", "  .data : { *d.o(.data) }\n  .text : { *c.o(.text) }\n"
-                                    "  previrt_sites : { *(previrt_sites) }\n",
+                                    "  .note.previrt.sites : { *(.note.previrt.sites) }\n",
                               {"d.o", "c.o"});
     EXPECT_TRUE(report.findings.empty()) << findings(report);
+}
+
+// The records are notes: a kernel's linker script that keeps every .note.* in
+// one section (Linux's NOTES) takes them with its own notes and says nothing
+// under --orphan-handling=error, and they are found there, COMDAT ones too.
+TEST_F(Toolchain, RecordsAreNotesThatAKernelLinkerScriptKeeps) {
+    write_file(dir_ / "a.s", "\t.text\n\t.globl f\nf:\tcli\n\tsti\n\tret\n"
+                             "\t.section .text.g,\"axG\",@progbits,g,comdat\n\t.globl g\ng:\trdtsc\n\tret\n");
+    // Another note first, as a kernel's own (Xen's ELF notes, say), of a
+    // size that is a multiple of 4 only.
+    write_file(dir_ / "b.s", "\t.section .note.k,\"a\",@note\n\t.balign 4\n\t.long 6, 4, 7\n"
+                             "\t.asciz \"Linux\"\n\t.balign 4\n\t.long 42\n\t.text\n\t.globl h\nh:\twbinvd\n\tret\n");
+    for (const char* name : {"b", "a"}) {
+        auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / (std::string(name) + ".o")) + " " +
+                     quote(dir_ / (std::string(name) + ".s")));
+        ASSERT_EQ(r.status, 0) << r.output;
+    }
+    write_file(dir_ / "k.ld", "SECTIONS {\n"
+                              "  .text : { *(.text .text.*) }\n"
+                              "  .data : { *(.data) } .bss : { *(.bss) }\n"
+                              "  .got : { *(.got) *(.igot.*) } .got.plt : { *(.got.plt) }\n"
+                              "  .plt : { *(.plt) *(.plt.*) *(.iplt) } .rela.dyn : { *(.rela.*) }\n"
+                              "  /DISCARD/ : { *(.note.GNU-stack) *(.note.gnu.property) }\n"
+                              "  .notes : { KEEP(*(.note.*)) }\n"
+                              "  .symtab 0 : { *(.symtab) } .strtab 0 : { *(.strtab) } .shstrtab 0 : { *(.shstrtab) }\n"
+                              "}\n");
+    auto r = run("ld -static -nostdlib -e f --orphan-handling=error -T " + quote(dir_ / "k.ld") + " -o " +
+                 quote(dir_ / "k.elf") + " " + quote(dir_ / "b.o") + " " + quote(dir_ / "a.o"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output, "");
+    elf::File image = elf::File::load(dir_ / "k.elf");
+    ASSERT_FALSE(image.find_section(abi::kSiteSectionName));
+    sites::SiteTable table = sites::load_site_table(image);
+    EXPECT_EQ(table.chunks, 3u);  // b's, a's, a's COMDAT group's
+    InspectReport report = inspect_file(dir_ / "k.elf");
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
+    for (const char* kind : {"cli", "sti", "rdtsc", "wbinvd"}) EXPECT_EQ(sites_of(report, kind), 1u) << kind;
+    // The kernel's own note is still where readers look for it.
+    std::string notes = check_run("readelf -n " + quote(dir_ / "k.elf"));
+    EXPECT_NE(notes.find("Linux"), std::string::npos) << notes;
 }
 
 TEST_F(Toolchain, HelpListsTheSubcommands) {

@@ -111,7 +111,7 @@ exec_bytes() {
                 for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; n = n * 16 + c }
                 return n }
             NF == 10 && $7 ~ /X/ { total += hex($5) }
-            $1 == "previrt_sites" { sites += hex($5) }
+            $1 == ".note.previrt.sites" { sites += hex($5) }
             END { printf "%s %d %d\n", f, total, sites }'
     done
 }
@@ -432,7 +432,7 @@ awk -v g="$growth" '{ n[$1]++; pad[$1] += $3 - $2; tp += $3 - $2; ts++ }
         END { printf "| **all** | **%d** | **%d** | **%.1f%%** |\n", s, p, g ? p * 100 / g : 0 }'
 awk -v p="$text_plain" -v h="$text_hook" -v s="$sites_bytes" 'BEGIN {
     printf "\nExecutable bytes: %d plain, %d through the hook: %+d (%+.2f%%). The padding accounts for the\n", p, h, h - p, (h - p) * 100 / p
-    printf "share shown, the rest is alignment that moved. The site records (previrt_sites, not executable)\n"
+    printf "share shown, the rest is alignment that moved. The site records (.note.previrt.sites, not executable)\n"
     printf "add %d bytes more (%.2f%% of the plain code).\n", s, s * 100 / p }'
 [ "$n_missing" = 0 ] || echo "$n_missing object(s) the plain build made are missing from the hook build and are not counted."
 

@@ -3,8 +3,8 @@
 // is a bug. Relocatable inputs are also rewritten, and the result must parse and
 // carry the same relocations, moved by the inserted bytes.
 //
-// Seed corpus (corpus/): small GNU as/gcc objects (ELF64 with a previrt_sites
-// section, a COMDAT group, ELF32 with REL relocations) and ld outputs (static
+// Seed corpus (corpus/): small GNU as/gcc objects (ELF64 with site
+// records, a COMDAT group, ELF32 with REL relocations) and ld outputs (static
 // ELF64 and ELF32 executables, an ELF64 shared object).
 #include <algorithm>
 #include <cstdint>

@@ -204,6 +204,72 @@ TEST(ElfFile, CopyOwnsItsBytes) {
     EXPECT_EQ(moved.sections()[section(moved, ".text")].data.data(), moved.bytes().data() + text.offset);
 }
 
+// Notes as readelf reads them: 4-byte padding, and in a section aligned to 8
+// the name and descriptor at 8 from the note's start.
+TEST(ElfNotes, PaddingFollowsTheSectionsAlignment) {
+    auto section = [](const std::vector<uint8_t>& bytes, uint64_t align) {
+        Section s;
+        s.name = ".note.t";
+        s.type = kShtNote;
+        s.addralign = align;
+        s.data = bytes;
+        return s;
+    };
+    // "GNU" (4 with its NUL), a 4-byte descriptor; then "previrt" (8), 5 bytes.
+    std::vector<uint8_t> four = {4, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 'G', 'N', 'U', 0, 1, 2, 3, 4,
+                                 8, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 'p', 'r', 'e', 'v', 'i', 'r', 't', 0,
+                                 9, 9, 9, 9, 9, 0, 0, 0};
+    std::vector<uint8_t> bytes = four;
+    std::vector<Note> notes = parse_notes(section(bytes, 4));
+    ASSERT_EQ(notes.size(), 2u);
+    EXPECT_EQ(notes[0].name, "GNU");
+    EXPECT_EQ(notes[0].type, 5u);
+    EXPECT_EQ(notes[0].desc_offset, 16u);
+    EXPECT_EQ(notes[0].desc.size(), 4u);
+    EXPECT_EQ(notes[1].offset, 20u);
+    EXPECT_EQ(notes[1].name, "previrt");
+    EXPECT_EQ(notes[1].desc.size(), 5u);
+    EXPECT_EQ(notes[1].desc[4], 9);
+
+    // .note.gnu.property's layout: header, "GNU\0", descriptor at 16, padded to 8.
+    std::vector<uint8_t> eight = {4, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 'G', 'N', 'U', 0, 1, 2, 3, 4, 0, 0, 0, 0,
+                                  2, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 'A', 0, 0, 0};
+    notes = parse_notes(section(eight, 8));
+    ASSERT_EQ(notes.size(), 2u);
+    EXPECT_EQ(notes[1].offset, 24u);
+    EXPECT_EQ(notes[1].name, "A");
+    EXPECT_EQ(notes[1].desc_offset, 40u);
+    EXPECT_TRUE(notes[1].desc.empty());
+}
+
+TEST(ElfNotes, MalformedNotesAreNamed) {
+    auto error = [](std::vector<uint8_t> bytes) {
+        Section s;
+        s.name = ".note.t";
+        s.type = kShtNote;
+        s.addralign = 4;
+        s.data = bytes;
+        try {
+            parse_notes(s);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_EQ(error({4, 0, 0, 0, 0, 0}), "note section .note.t, note at offset 0x0: truncated note header");
+    EXPECT_EQ(error({0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}),
+              "note section .note.t, note at offset 0x0: name runs past the section's end");
+    // An empty note, then one whose 4-byte descriptor is missing.
+    EXPECT_EQ(error({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0}),
+              "note section .note.t, note at offset 0xc: descriptor runs past the section's end");
+    EXPECT_EQ(error({4, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 'G', 'N', 'U', 0, 1, 2, 3, 4}),
+              "note section .note.t, note at offset 0x0: descriptor runs past the section's end");
+    EXPECT_EQ(error({4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 'G', 'N', 'U', 'X'}),
+              "note section .note.t, note at offset 0x0: name is not NUL-terminated");
+    EXPECT_EQ(error({0xfc, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0}),
+              "note section .note.t, note at offset 0x0: name runs past the section's end");
+}
+
 TEST(ElfFile, LoadNamesThePath) {
     try {
         File::load("/nonexistent/previrt/file.o");

@@ -14,7 +14,6 @@ namespace previrt::loader {
 namespace {
 
 constexpr uint32_t kPtLoad = 1;
-constexpr uint32_t kShtNote = 7;
 
 struct Phdr {
     uint32_t type, flags;
@@ -29,24 +28,18 @@ T read_at(const std::vector<uint8_t>& bytes, uint64_t offset) {
 }
 
 // The descriptor of the first "previrt" note of `type` in any SHT_NOTE
-// section, or nothing.
+// section, or nothing. A note section that does not parse is named.
 std::optional<std::vector<uint8_t>> find_note(const elf::File& image, uint32_t type) {
     for (const elf::Section& s : image.sections()) {
-        if (s.type != kShtNote) continue;
-        for (uint64_t pos = 0; pos + 12 <= s.data.size();) {
-            uint32_t namesz, descsz, note_type;
-            std::memcpy(&namesz, s.data.data() + pos, 4);
-            std::memcpy(&descsz, s.data.data() + pos + 4, 4);
-            std::memcpy(&note_type, s.data.data() + pos + 8, 4);
-            uint64_t name_at = pos + 12, desc_at = name_at + ((namesz + 3ull) & ~3ull);
-            uint64_t next = desc_at + ((descsz + 3ull) & ~3ull);
-            if (next > s.data.size()) break;
-            if (namesz == sizeof boot::kNoteName &&
-                std::memcmp(s.data.data() + name_at, boot::kNoteName, sizeof boot::kNoteName) == 0 &&
-                note_type == type)
-                return std::vector<uint8_t>(s.data.begin() + long(desc_at), s.data.begin() + long(desc_at + descsz));
-            pos = next;
+        if (s.type != elf::kShtNote) continue;
+        std::vector<elf::Note> notes;
+        try {
+            notes = elf::parse_notes(s);
+        } catch (const elf::Error& e) {
+            throw LoadError(e.what());
         }
+        for (const elf::Note& n : notes)
+            if (n.name == boot::kNoteName && n.type == type) return std::vector<uint8_t>(n.desc.begin(), n.desc.end());
     }
     return std::nullopt;
 }

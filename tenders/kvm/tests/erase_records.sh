@@ -8,24 +8,26 @@
 set -euo pipefail
 image=$1 out=$2 kind=$3
 # (No process substitution: the L1 of testing/amdv has no /dev/fd.)
-read -r size offset <<<"$(objdump -h "$image" | awk '$2 == "previrt_sites" { print $3, $6; exit }')"
-[ -n "${offset:-}" ] || { echo "erase_records.sh: no previrt_sites section in $image" >&2; exit 1; }
+read -r size offset <<<"$(objdump -h "$image" | awk '$2 == ".note.previrt.sites" { print $3, $6; exit }')"
+[ -n "${offset:-}" ] || { echo "erase_records.sh: no .note.previrt.sites section in $image" >&2; exit 1; }
 size=$((0x$size)) offset=$((0x$offset))
 cp "$image" "$out"
 read -ra bytes <<<"$(od -An -v -tu1 -j "$offset" -N "$size" "$image" | tr '\n' ' ')"
 u32() { echo $(( bytes[$1] | bytes[$1 + 1] << 8 | bytes[$1 + 2] << 16 | bytes[$1 + 3] << 24 )); }
 pos=0 erased=0
-while [ $((pos + 16)) -le "$size" ]; do
-    [ "$(u32 $pos)" -eq $((0x53565250)) ] || { echo "erase_records.sh: bad chunk at $pos" >&2; exit 1; }
-    count=$(u32 $((pos + 12)))
+# A note each chunk: namesz, descsz, type, "previrt\0", the chunk header (magic
+# at +20, record count at +32), the records from +36.
+while [ $((pos + 36)) -le "$size" ]; do
+    [ "$(u32 $((pos + 20)))" -eq $((0x53565250)) ] || { echo "erase_records.sh: bad chunk at $pos" >&2; exit 1; }
+    count=$(u32 $((pos + 32)))
     for ((k = 0; k < count; ++k)); do
-        rec=$((pos + 16 + 32 * k))
+        rec=$((pos + 36 + 32 * k))
         if [ "${bytes[rec + 6]}" -eq "$kind" ] && [ $((bytes[rec + 7] & 3)) -eq 0 ]; then
             printf '\xff\x00' | dd of="$out" bs=1 seek=$((offset + rec + 6)) conv=notrunc status=none
             erased=$((erased + 1))
         fi
     done
-    pos=$((pos + 16 + 32 * count))
+    pos=$((pos + 12 + 8 + $(u32 $((pos + 4)))))
 done
 [ "$erased" -gt 0 ] || { echo "erase_records.sh: no record of kind $kind in 64-bit code in $image" >&2; exit 1; }
 echo "erased $erased records of kind $kind"

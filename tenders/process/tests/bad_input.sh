@@ -38,21 +38,21 @@ grep -q "cannot write $dir/no-dir/trace" "$dir/trace.err" || fail "the error doe
 
 # Without site records: a warning, and the guest runs pure (so the self-test
 # shows pure virtualization's failures instead of passing).
-objcopy --remove-section previrt_sites "$image" "$dir/no-sites.elf" || fail "objcopy"
+objcopy --remove-section .note.previrt.sites "$image" "$dir/no-sites.elf" || fail "objcopy"
 run no-sites "$dir/no-sites.elf"
 grep -q "has no site records.*it runs pure" "$dir/no-sites.err" || fail "no warning about the missing site records"
 grep -q "^FAIL kernel_irqsave_lock" "$dir/no-sites.log" || fail "the image without records did not run pure"
 
 # A record pointing outside the image: refused before the guest runs, naming it.
 cp "$image" "$dir/bad-record.elf"
-offset=$(objdump -h "$image" | awk '$2 == "previrt_sites" { print $6; exit }')
-[ -n "$offset" ] || fail "no previrt_sites section in $image"
-# The first record's insn_offset, after the 16-byte chunk header: 1 GiB.
-printf '\x00\x00\x00\x40' | dd of="$dir/bad-record.elf" bs=1 seek=$((0x$offset + 16)) conv=notrunc status=none
+offset=$(objdump -h "$image" | awk '$2 == ".note.previrt.sites" { print $6; exit }')
+[ -n "$offset" ] || fail "no .note.previrt.sites section in $image"
+# The first record's insn_offset, after the note's 36-byte header: 1 GiB.
+printf '\x00\x00\x00\x40' | dd of="$dir/bad-record.elf" bs=1 seek=$((0x$offset + 36)) conv=notrunc status=none
 run bad-record "$dir/bad-record.elf"
 [ "$status" -eq 120 ] || fail "a record outside the image: status $status, not 120"
 # The site table names the record by its place: the section and its offset.
-grep -q "previrt_sites section [0-9]* at offset 0x10: record points to 0x[0-9a-f]*, which no section holds" \
+grep -q ".note.previrt.sites section [0-9]* at offset 0x24: record points to 0x[0-9a-f]*, which no section holds" \
     "$dir/bad-record.err" || fail "the error does not name the first record"
 [ -s "$dir/bad-record.log" ] && fail "the guest ran although a record was bad"
 

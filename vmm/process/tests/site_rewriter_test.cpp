@@ -178,11 +178,11 @@ TEST_F(SiteRewriterTest, RefusesARecordPointingOutsideTheImage) {
         if (s.name == abi::kSiteSectionName) sites = &s;
     ASSERT_NE(sites, nullptr);
     int32_t far = 0x4000'0000;
-    std::memcpy(bytes.data() + sites->offset + sizeof(abi::SiteChunkHeader), &far, 4);
+    std::memcpy(bytes.data() + sites->offset + sizeof(abi::SiteNoteHeader), &far, 4);
     image = elf::File::parse(std::move(bytes));
     std::string e = error_of();
-    EXPECT_NE(e.find("previrt_sites section"), std::string::npos) << e;
-    EXPECT_NE(e.find("at offset 0x10: record points to"), std::string::npos) << e;
+    EXPECT_NE(e.find(".note.previrt.sites section"), std::string::npos) << e;
+    EXPECT_NE(e.find("at offset 0x24: record points to"), std::string::npos) << e;
 }
 
 }  // namespace

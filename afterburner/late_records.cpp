@@ -107,13 +107,13 @@ LateRecords late_records(const elf::File& object, const std::vector<Unrecorded>&
         std::string end = fmt::format(".Lprevirt_late_end_{}", index);
         out.text += *push + ".set " + end + ", .\n.pushsection " + abi::kSiteSectionName + ",\"a?\",@note\n";
         for (const Unrecorded* u : list) {
-            out.text += fmt::format(".balign 4\n.long ({} - {:#x}) - .\n.byte {}, {}, {}, {}\n.zero 24\n", end,
+            out.text += fmt::format(".long ({} - {:#x}) - .\n.byte {}, {}, {}, {}\n.zero 24\n", end,
                                     s.size - u->offset, u->length, u->length,
                                     static_cast<unsigned>(abi::SiteKind::Unclassified), u->mode);
             ++out.sites;
         }
         if (reset) {
-            out.text += fmt::format(".balign 4\n.long {} - .\n.byte 0, 0, {}, {}\n.zero 24\n", end,
+            out.text += fmt::format(".long {} - .\n.byte 0, 0, {}, {}\n.zero 24\n", end,
                                     static_cast<unsigned>(abi::SiteKind::CodeMode), own | abi::kCodeModeAtEnd);
             ++out.mode_resets;
         }

@@ -7,7 +7,10 @@
  *
  * The labels are redefined at every site with .set, which GNU as resolves per
  * use, so the text works unchanged inside .macro and .rept bodies and never
- * collides with the program's own labels. The record starts out Unclassified
+ * collides with the program's own labels. Records are 32 bytes and nothing
+ * else goes into their section, so they stay aligned without a .balign (which
+ * costs GNU as a frag at every site); the hook gives the section its alignment
+ * when it finishes the object. The record starts out Unclassified
  * (or with the marker's kind); the hook fills in the operands after assembly
  * and puts the records in a note (site_record.h). */
 #ifndef PREVIRT_SITE_ASM_H
@@ -28,7 +31,6 @@
 #define PREVIRT_SITE_RECORD_(kind, flags) \
     ".set .Lprevirt_z, .;" \
     ".pushsection .note.previrt.sites,\"a?\",@note;" \
-    ".balign 4;" \
     ".long .Lprevirt_s - .;" \
     ".byte .Lprevirt_e - .Lprevirt_s, .Lprevirt_z - .Lprevirt_s, " #kind ", " #flags ";" \
     ".zero 24;" \
@@ -46,7 +48,6 @@
 #define PREVIRT_CODE_MODE(flags) \
     ".set .Lprevirt_s, .;" \
     ".pushsection .note.previrt.sites,\"a?\",@note;" \
-    ".balign 4;" \
     ".long .Lprevirt_s - .;" \
     ".byte 0, 0, 255, " #flags ";" \
     ".zero 24;" \

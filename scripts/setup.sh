@@ -17,6 +17,7 @@ packages=(
     gnuplot-nox                                  # previrt bench --plot
     gdb                                          # debugging the guest kernel as a process (a test does it)
     cpio kmod                                    # the initramfs of KVM on AMD-V, emulated (testing/amdv)
+    linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils  # a whole Linux through the hook (testing/linux)
 )
 missing=()
 for p in "${packages[@]}"; do

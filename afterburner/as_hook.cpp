@@ -7,13 +7,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <functional>
 #include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include "afterburner/includes.h"
@@ -103,10 +108,15 @@ std::string find_real_as() {
     throw std::runtime_error("cannot find GNU as on PATH (set PREVIRT_AS to its path)");
 }
 
+// What as reads, made while as reads it: the producer hands the text to its
+// sink a part at a time.
+using Sink = std::function<void(std::string_view)>;
+using Producer = std::function<void(const Sink&)>;
+
 // Runs `as` with `args`, feeding `text` on its standard input. Returns its
 // exit status. With `messages`, what as says goes there instead of to the
 // hook's standard error (through a file: as may say much before it reads all).
-int run_real_as(const std::string& as, const std::vector<std::string>& args, const std::string* text,
+int run_real_as(const std::string& as, const std::vector<std::string>& args, const Producer* text,
                 std::string* messages = nullptr) {
     int message_fd = -1;
     std::string message_path;
@@ -148,15 +158,22 @@ int run_real_as(const std::string& as, const std::vector<std::string>& args, con
         // as may stop reading before the end (.abort, .end, a fatal error):
         // a write then fails with EPIPE instead of killing the hook.
         signal(SIGPIPE, SIG_IGN);
-        const char* p = text->data();
-        size_t left = text->size();
-        while (left > 0) {
-            ssize_t n = write(pipefd[1], p, left);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;  // as stopped reading; its status says why
-            p += n;
-            left -= static_cast<size_t>(n);
-        }
+        bool reading = true;
+        auto write_all = [&](std::string_view piece) {
+            const char* p = piece.data();
+            size_t left = piece.size();
+            while (reading && left > 0) {
+                ssize_t n = write(pipefd[1], p, left);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) {
+                    reading = false;  // as stopped reading; its status says why
+                    break;
+                }
+                p += n;
+                left -= static_cast<size_t>(n);
+            }
+        };
+        (*text)(write_all);
         close(pipefd[1]);
     }
     int status = 0;
@@ -254,8 +271,11 @@ public:
         if (temp_.empty()) return;
         std::vector<uint8_t> bytes;
         {
-            std::ifstream in(temp_, std::ios::binary);
-            bytes.assign(std::istreambuf_iterator<char>(in), {});
+            std::ifstream in(temp_, std::ios::binary | std::ios::ate);
+            bytes.resize(static_cast<size_t>(std::max<std::streamoff>(0, in.tellg())));
+            in.seekg(0);
+            in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+            if (!in) throw std::runtime_error("cannot read the finished object " + temp_);
         }
         int fd = open(output_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
         if (fd < 0) throw std::runtime_error("can't open " + output_ + " for writing: " + std::strerror(errno));
@@ -295,32 +315,134 @@ std::vector<Source> read_sources(const Invocation& inv) {
     return out;
 }
 
-// The hook's text for all inputs: their sensitive instructions recorded (and
-// padded, with `pad`).
+// The tag of tagged sites (tagged_sites.h): the NOP nopl disp32(%rax) with a
+// displacement of the inputs' own, of printable bytes other than a quote or a
+// backslash, so that it is as short in a string as it is in the object.
+std::array<uint8_t, 7> tag_for(const std::vector<Source>& sources) {
+    uint64_t h = 0xcbf29ce484222325;  // FNV-1a
+    for (const Source& s : sources)
+        for (char c : s.text) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3;
+    std::array<uint8_t, 7> tag{0x0f, 0x1f, 0x80};
+    for (size_t i = 3; i < 7; ++i, h >>= 11) {
+        uint8_t b = static_cast<uint8_t>(0x23 + h % 90);
+        tag[i] = b >= '\\' ? b + 1 : b;
+    }
+    return tag;
+}
+
+std::string temporary_file(const std::string& what) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/previrt-" + what + "-XXXXXX";
+    int fd = mkstemp(path.data());
+    if (fd < 0) throw std::runtime_error("cannot make a temporary file: " + std::string(std::strerror(errno)));
+    close(fd);
+    return path;
+}
+
+// Each text assembled alone, as 64-bit code with the invocation's options
+// that choose encodings, by one run of as: the texts one after another, each
+// followed by the tag, which then splits the code. Nothing for all where as
+// refuses the lot (an instruction its options lack).
+std::vector<std::optional<std::vector<uint8_t>>> encode_alone(const std::string& as, const Invocation& inv,
+                                                              const std::array<uint8_t, 7>& tag,
+                                                              const std::vector<std::string>& texts) {
+    std::vector<std::optional<std::vector<uint8_t>>> out(texts.size());
+    std::string tag_text = ".ascii \"";
+    for (uint8_t b : tag) {
+        char esc[5] = {'\\', char('0' + (b >> 6)), char('0' + ((b >> 3) & 7)), char('0' + (b & 7)), 0};
+        tag_text += esc;
+    }
+    tag_text += "\"\n";
+    std::string probe = ".text\n.code64\n";
+    for (const std::string& t : texts) probe += t + "\n" + tag_text;
+    std::vector<std::string> args;
+    for (const std::string& a : inv.as_args)
+        if (a == "--64" || a.starts_with("-O") || a.starts_with("-m")) args.push_back(a);
+    std::string object = temporary_file("probe");
+    struct Remove {
+        std::string path;
+        ~Remove() { unlink(path.c_str()); }
+    } remove{object};
+    args.push_back("-o");
+    args.push_back(object);
+    std::string messages;
+    Producer probe_text = [&probe](const Sink& sink) { sink(probe); };
+    if (run_real_as(as, args, &probe_text, &messages) != 0) return out;
+    elf::File file = elf::File::load(object);
+    auto text = file.find_section(".text");
+    if (!text) return out;
+    std::span<const uint8_t> code = file.sections()[*text].data;
+    size_t at = 0;
+    for (size_t i = 0; i < texts.size(); ++i) {
+        auto hit = std::search(code.begin() + static_cast<std::ptrdiff_t>(at), code.end(), tag.begin(), tag.end());
+        if (hit == code.end()) return std::vector<std::optional<std::vector<uint8_t>>>(texts.size());
+        size_t end = static_cast<size_t>(hit - code.begin());
+        out[i] = std::vector<uint8_t>(code.begin() + static_cast<std::ptrdiff_t>(at), hit);
+        at = end + tag.size();
+    }
+    if (at != code.size()) return std::vector<std::optional<std::vector<uint8_t>>>(texts.size());
+    return out;
+}
+
+// What rewriting the inputs said of them.
 struct HookText {
-    std::string text;
     std::vector<std::string> warnings;
-    std::vector<std::string> places;  // each site's "file:line: mnemonic"
+    size_t sites = 0;
+    std::vector<std::string> places;  // without padding: each site's "file:line: mnemonic"
+    TaggedSites tagged;
 };
-HookText rewritten_inputs(const Invocation& inv, const std::vector<Source>& sources, const Annotations& annotations,
-                          bool pad) {
+
+// The hook's text for all inputs, into `sink`: their sensitive instructions
+// recorded (and padded, with `pad`; tagged where they qualify, with `tagging`).
+HookText rewrite_inputs(const Invocation& inv, const std::vector<Source>& sources, const Annotations& annotations,
+                        bool pad, const Tagging* tagging, const Sink& sink) {
     HookText out;
     for (const Source& source : sources) {
+        // A line marker keeps the assembler's messages and debug lines naming the original file.
+        if (source.file && source.name.find_first_of("\"\\\n") == std::string::npos)
+            sink("# 1 \"" + source.name + "\"\n");
         RewriteOptions options;
         options.file_name = source.name;
         options.annotations = annotations.empty() ? nullptr : &annotations;
         options.initial_mode = inv.mode;
         options.pad = pad;
+        options.tagging = tagging;
+        bool newline = true;
+        options.sink = [&](std::string_view part) {
+            if (!part.empty()) newline = part.back() == '\n';
+            sink(part);
+        };
         RewriteResult r = rewrite(source.text, options);
+        if (!newline) sink("\n");
         out.warnings.insert(out.warnings.end(), r.warnings.begin(), r.warnings.end());
         out.places.insert(out.places.end(), r.places.begin(), r.places.end());
-        // A line marker keeps the assembler's messages and debug lines naming the original file.
-        if (source.file && source.name.find_first_of("\"\\\n") == std::string::npos)
-            out.text += "# 1 \"" + source.name + "\"\n";
-        out.text += r.text;
-        if (!out.text.empty() && out.text.back() != '\n') out.text += '\n';
+        out.sites += r.site_count;
+        out.tagged.tag = r.tagged.tag;
+        out.tagged.count += r.tagged.count;
+        for (TaggedEncoding& e : r.tagged.encodings) out.tagged.encodings.push_back(std::move(e));
     }
     return out;
+}
+
+// Tagging for these inputs: their tag, and each text's encoding learnt once
+// (so that the text made again is tagged the same).
+std::shared_ptr<Tagging> tagging_for(const std::string& as, const Invocation& inv, const std::vector<Source>& sources) {
+    auto t = std::make_shared<Tagging>();
+    t->tag = tag_for(sources);
+    auto known = std::make_shared<std::map<std::string, std::optional<std::vector<uint8_t>>>>();
+    t->encode = [as, &inv, tag = t->tag, known](const std::vector<std::string>& texts) {
+        std::vector<std::string> fresh;
+        for (const std::string& text : texts)
+            if (!known->contains(text)) fresh.push_back(text);
+        if (!fresh.empty()) {
+            auto bytes = encode_alone(as, inv, tag, fresh);
+            for (size_t i = 0; i < fresh.size(); ++i) (*known)[fresh[i]] = std::move(bytes[i]);
+        }
+        std::vector<std::optional<std::vector<uint8_t>>> out;
+        for (const std::string& text : texts) out.push_back(known->at(text));
+        return out;
+    };
+    return t;
 }
 
 // The first line of as's messages that reports an error, for a note.
@@ -334,29 +456,48 @@ std::string first_error(const std::string& messages) {
 // Assembles the inputs padded; where that breaks a layout the source fixes
 // (`.org`, a size it asserts, an `.if` on a difference of labels), which the
 // same text without padding assembles, every site is recorded without room
-// instead and the hook says which. Returns as's status and the text it took.
-int assemble(const std::string& as, const Invocation& inv, const Annotations& annotations, std::string& text) {
-    std::vector<Source> sources = read_sources(inv);
-    HookText padded = rewritten_inputs(inv, sources, annotations, true);
-    for (const std::string& w : padded.warnings) std::cerr << kTag << "warning: " << w << "\n";
+// instead and the hook says which. Returns as's status; `text` makes the text
+// as took once more, and `tagged` says what was tagged in it. With `tag`,
+// sites of a 64-bit target that qualify are tagged; `again` (the same inputs
+// once more, without tags) says nothing that the first time said already.
+int assemble(const std::string& as, const Invocation& inv, const Annotations& annotations,
+             const std::vector<Source>& sources, bool tag, bool again, Producer& text, TaggedSites& tagged) {
+    std::shared_ptr<Tagging> tagging;
+    if (tag && inv.mode == abi::kSiteMode64) tagging = tagging_for(as, inv, sources);
+    // The producers outlive this call (`text`): what they capture, they own
+    // or the caller does.
+    auto padded_said = std::make_shared<HookText>();
+    Producer padded_text = [&inv, &sources, &annotations, tagging, padded_said](const Sink& sink) {
+        *padded_said = rewrite_inputs(inv, sources, annotations, true, tagging.get(), sink);
+    };
+    const HookText& padded = *padded_said;
     std::string messages;
-    int status = run_real_as(as, inv.as_args, &padded.text, &messages);
-    if (status == 0 || padded.places.empty()) {
-        std::cerr << messages;
-        text = std::move(padded.text);
+    int status = run_real_as(as, inv.as_args, &padded_text, &messages);
+    if (!again)
+        for (const std::string& w : padded.warnings) std::cerr << kTag << "warning: " << w << "\n";
+    if (status == 0 || padded.sites == 0) {
+        if (!again || status != 0) std::cerr << messages;
+        text = padded_text;
+        tagged = padded.tagged;
         return status;
     }
-    HookText plain = rewritten_inputs(inv, sources, annotations, false);
+    auto plain_said = std::make_shared<HookText>();
+    Producer plain_text = [&inv, &sources, &annotations, plain_said](const Sink& sink) {
+        *plain_said = rewrite_inputs(inv, sources, annotations, false, nullptr, sink);
+    };
+    const HookText& plain = *plain_said;
     std::string plain_messages;
-    int plain_status = run_real_as(as, inv.as_args, &plain.text, &plain_messages);
+    int plain_status = run_real_as(as, inv.as_args, &plain_text, &plain_messages);
     if (plain_status != 0) {
         std::cerr << plain_messages;  // the source's own errors, padding or not
         return plain_status;
     }
+    tagged = {};
+    text = plain_text;
+    if (again) return 0;
     std::cerr << plain_messages << kTag << "warning: padding broke a layout the source fixes (as said: "
               << first_error(messages) << "); its " << plain.places.size() << " site(s) recorded without room:\n";
     for (const std::string& p : plain.places) std::cerr << kTag << "note: " << p << ": recorded without room\n";
-    text = std::move(plain.text);
     return 0;
 }
 
@@ -378,8 +519,8 @@ bool same_code(const elf::File& first, const elf::File& second) {
 // another mode at their end (late_records.h): recorded by a second assembly
 // of `text` into `path`, whose object `finished` holds. Should that not give the same code,
 // recorded, the first object stays and inspect names what is missing.
-void record_late_sites(const std::string& as, const Invocation& inv, const std::string& text, const std::string& path,
-                       std::vector<uint8_t> finished) {
+void record_late_sites(const std::string& as, const Invocation& inv, const Producer& text,
+                       const TaggedSites& tagged, const std::string& path, std::vector<uint8_t> finished) {
     elf::File first = elf::File::parse(std::move(finished));
     sites::SiteTable table = sites::load_site_table(first);
     std::vector<Unrecorded> missed = unrecorded_instructions(first, table);
@@ -388,11 +529,14 @@ void record_late_sites(const std::string& as, const Invocation& inv, const std::
     LateRecords late = late_records(first, missed, resets);
     bool recorded = false;
     if (late.sites || late.mode_resets) {
-        std::string again = text + late.text;
+        Producer again = [&text, &late](const Sink& sink) {
+            text(sink);
+            sink(late.text);
+        };
         std::string messages;  // what as said of this text the first time it said already
         if (run_real_as(as, inv.as_args, &again, &messages) == 0) {
             try {
-                finish_object_file(path);
+                finish_object_file(path, &tagged);
                 elf::File second = elf::File::load(path);
                 recorded = same_code(first, second) &&
                            unrecorded_instructions(second, sites::load_site_table(second)).size() + late.sites ==
@@ -434,11 +578,24 @@ int run_as_hook(const std::vector<std::string>& raw_args) {
         Annotations annotations;
         if (!inv.annotations.empty()) annotations = Annotations::load(inv.annotations);
         ObjectOutput object(inv);
-        std::string text;
-        if (int status = assemble(as, inv, annotations, text); status != 0) return status;
+        std::vector<Source> sources = read_sources(inv);
+        Producer text;
+        TaggedSites tagged;
+        if (int status = assemble(as, inv, annotations, sources, true, false, text, tagged); status != 0)
+            return status;
         try {
-            FinishResult finished = finish_object_file(object.path());
-            record_late_sites(as, inv, text, object.path(), std::move(finished.bytes));
+            FinishResult finished;
+            try {
+                finished = finish_object_file(object.path(), &tagged);
+            } catch (const TaggedSitesMismatch&) {
+                // The object does not show the tagged sites as the text has
+                // them (a tag in the code by chance, a section the text pass
+                // could not follow): the same inputs, every site in the site text.
+                if (int status = assemble(as, inv, annotations, sources, false, true, text, tagged); status != 0)
+                    return status;
+                finished = finish_object_file(object.path());
+            }
+            record_late_sites(as, inv, text, tagged, object.path(), std::move(finished.bytes));
             object.deliver();
         } catch (const std::exception& e) {
             object.discard();

@@ -23,7 +23,8 @@ std::string_view trim(std::string_view s) {
 
 std::string lower(std::string_view s) {
     std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     return out;
 }
 
@@ -65,26 +66,33 @@ std::vector<std::string_view> split_lines(std::string_view text) {
     return lines;
 }
 
-std::vector<Statement> split_statements(const std::vector<std::string_view>& lines, std::string_view file_name) {
-    std::vector<Statement> out;
-    bool in_block_comment = false;
-    std::string source_file(file_name);
-    size_t source_line = 1;
+StatementSplitter::StatementSplitter(std::string_view text, std::string_view file_name)
+    : text_(text), file_name_(std::make_shared<const std::string>(file_name)), source_file_(file_name_) {}
 
-    for (size_t li = 0; li < lines.size(); ++li, ++source_line) {
-        std::string_view line = lines[li];
+bool StatementSplitter::next(Line& out) {
+    out.statements.clear();
+    for (;;) {
+        if (pos_ >= text_.size()) return false;
+        size_t nl = text_.find('\n', pos_);
+        std::string_view line = text_.substr(pos_, nl == std::string_view::npos ? std::string_view::npos : nl - pos_);
+        out.index = index_++;
+        out.text = line;
+        out.terminated = nl != std::string_view::npos;
+        pos_ = out.terminated ? nl + 1 : text_.size();
+        size_t source_line = source_line_++;
+
         size_t marker_line = 0;
-        std::string marker_file = source_file;
-        if (!in_block_comment && parse_line_marker(line, marker_line, marker_file)) {
+        std::string marker_file = *source_file_;
+        if (!in_block_comment_ && parse_line_marker(line, marker_line, marker_file)) {
             if (marker_file.empty()) {
                 // gcc's "# 0 "" 2" after inline assembly: back to the file itself.
-                source_file = file_name;
-                source_line = li + 1;
+                source_file_ = file_name_;
+                source_line_ = out.index + 2;
             } else {
-                source_file = marker_file;
-                source_line = marker_line - 1;  // the loop's increment makes the next line marker_line
+                if (marker_file != *source_file_) source_file_ = std::make_shared<const std::string>(marker_file);
+                source_line_ = marker_line;
             }
-            continue;
+            return true;  // a line without statements
         }
 
         std::string clean(line);  // comments blanked, same columns as `line`
@@ -96,8 +104,9 @@ std::vector<Statement> split_statements(const std::vector<std::string_view>& lin
             size_t last = piece.size();
             while (last > first && is_space(piece[last - 1])) --last;
             if (first < last) {
-                out.push_back(Statement{li, stmt_start + first, stmt_start + last,
-                                        std::string(piece.substr(first, last - first)), source_file, source_line});
+                out.statements.push_back(Statement{out.index, stmt_start + first, stmt_start + last,
+                                                   std::string(piece.substr(first, last - first)), source_file_,
+                                                   source_line});
             }
         };
 
@@ -107,10 +116,10 @@ std::vector<Statement> split_statements(const std::vector<std::string_view>& lin
         size_t i = 0;
         while (i < line.size()) {
             char c = line[i];
-            if (in_block_comment) {
+            if (in_block_comment_) {
                 if (c == '*' && i + 1 < line.size() && line[i + 1] == '/') {
                     clean[i] = clean[i + 1] = ' ';
-                    in_block_comment = false;
+                    in_block_comment_ = false;
                     i += 2;
                 } else {
                     clean[i++] = ' ';
@@ -119,7 +128,7 @@ std::vector<Statement> split_statements(const std::vector<std::string_view>& lin
             }
             if (c == '/' && i + 1 < line.size() && line[i + 1] == '*') {
                 clean[i] = clean[i + 1] = ' ';
-                in_block_comment = true;
+                in_block_comment_ = true;
                 i += 2;
                 continue;
             }
@@ -148,7 +157,16 @@ std::vector<Statement> split_statements(const std::vector<std::string_view>& lin
             ++i;
         }
         flush(std::min(line.size(), clean.size()));
+        return true;
     }
+}
+
+std::vector<Statement> split_statements(std::string_view text, std::string_view file_name) {
+    std::vector<Statement> out;
+    StatementSplitter splitter(text, file_name);
+    StatementSplitter::Line line;
+    while (splitter.next(line))
+        for (Statement& s : line.statements) out.push_back(std::move(s));
     return out;
 }
 

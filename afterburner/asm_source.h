@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,14 +18,37 @@ struct Statement {
     size_t end = 0;    // column one past the last character (comments excluded)
     std::string text;  // the statement with comments blanked out, trimmed
     // Where the statement came from, after "# N "file"" line markers.
-    std::string source_file;
+    std::shared_ptr<const std::string> source_file;
     size_t source_line = 0;  // 1-based
+};
+
+// The same split, a line at a time, for a source too large to hold split.
+class StatementSplitter {
+public:
+    StatementSplitter(std::string_view text, std::string_view file_name);
+
+    struct Line {
+        size_t index = 0;          // 0-based
+        std::string_view text;     // without its '\n'
+        bool terminated = false;   // a '\n' follows it
+        std::vector<Statement> statements;
+    };
+    // The next line and its statements; false after the last.
+    bool next(Line& line);
+
+private:
+    std::string_view text_;
+    size_t pos_ = 0;
+    size_t index_ = 0;
+    bool in_block_comment_ = false;
+    std::shared_ptr<const std::string> file_name_, source_file_;
+    size_t source_line_ = 1;
 };
 
 // Splits at '\n', keeping no terminators; a final line without '\n' is kept.
 std::vector<std::string_view> split_lines(std::string_view text);
 
-std::vector<Statement> split_statements(const std::vector<std::string_view>& lines, std::string_view file_name);
+std::vector<Statement> split_statements(std::string_view text, std::string_view file_name);
 
 // A statement taken apart: labels, instruction prefixes, mnemonic, operands.
 struct Instruction {

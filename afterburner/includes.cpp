@@ -39,7 +39,7 @@ public:
 
     std::string expand(std::string_view text, const std::string& file_name, unsigned depth) {
         std::vector<std::string_view> lines = split_lines(text);
-        std::vector<Statement> statements = split_statements(lines, file_name);
+        std::vector<Statement> statements = split_statements(text, file_name);
         std::string out;
         size_t copied = 0;  // lines before this one are in `out`
         size_t column = 0;  // of line `copied`
@@ -49,7 +49,7 @@ public:
             for (; copied < s.line; ++copied, column = 0) out.append(lines[copied].substr(column)).push_back('\n');
             out.append(lines[s.line].substr(column, s.begin - column)).push_back('\n');
             out += include(s, *name, depth);
-            out += marker(s.source_line, s.source_file);
+            out += marker(s.source_line, *s.source_file);
             column = s.end;
         }
         for (; copied < lines.size(); ++copied, column = 0) out.append(lines[copied].substr(column)).push_back('\n');
@@ -58,7 +58,7 @@ public:
 
 private:
     std::string include(const Statement& s, const std::string& name, unsigned depth) {
-        std::string where = s.source_file + ":" + std::to_string(s.source_line) + ": ";
+        std::string where = *s.source_file + ":" + std::to_string(s.source_line) + ": ";
         if (depth >= kMaxDepth)
             throw IncludeError(where + ".include nested more than " + std::to_string(kMaxDepth) +
                                " deep (a file that includes itself?)");

@@ -18,6 +18,10 @@ public:
     Sweep(const elf::File& file, const SiteTable& table) : file_(file), table_(table) {}
 
     std::vector<Unrecorded> run() {
+        // Each section's sites, in table order.
+        by_section_.assign(file_.sections().size(), {});
+        for (const Site& site : table_.sites)
+            if (site.section < by_section_.size()) by_section_[site.section].push_back(&site);
         for (size_t i = 0; i < file_.sections().size(); ++i) {
             const elf::Section& s = file_.sections()[i];
             if ((s.flags & elf::kShfExecInstr) && s.type == elf::kShtProgbits) sweep(i);
@@ -31,11 +35,11 @@ private:
     // that data or a misaligned guess cannot hide the next function's code.
     void sweep(size_t index) {
         const elf::Section& s = file_.sections()[index];
-        std::map<uint64_t, uint64_t> skip;   // site offset -> site length
+        std::vector<std::pair<uint64_t, uint64_t>> skip;  // site offset -> site length, sorted below
         std::map<uint64_t, uint8_t> modes;   // offset -> mode from then on
         std::vector<uint64_t> anchors;
-        for (const Site& site : table_.sites) {
-            if (site.section != index) continue;
+        for (const Site* site_ptr : by_section_[index]) {
+            const Site& site = *site_ptr;
             if (site.is_code_mode()) {
                 // A section's end gives way to what starts there.
                 bool at_end = site.record.flags & abi::kCodeModeAtEnd;
@@ -43,23 +47,34 @@ private:
                 if (!at_end) modes[site.offset] = mode;
                 else modes.try_emplace(site.offset, mode);
             }
-            else skip[site.offset] = std::max<uint64_t>(site.record.site_length, 1);
+            else skip.emplace_back(site.offset, std::max<uint64_t>(site.record.site_length, 1));
             anchors.push_back(site.offset);
         }
+        // Of two sites at one offset, the later in the table holds.
+        auto by_offset = [](const auto& a, const auto& b) { return a.first < b.first; };
+        if (!std::is_sorted(skip.begin(), skip.end(), by_offset)) std::stable_sort(skip.begin(), skip.end(), by_offset);
+        size_t kept = 0;
+        for (size_t k = 0; k < skip.size(); ++k) {
+            if (k + 1 < skip.size() && skip[k].first == skip[k + 1].first) continue;
+            skip[kept++] = skip[k];
+        }
+        skip.resize(kept);
         uint64_t base = file_.type() == elf::kTypeRel ? 0 : s.addr;
         for (const elf::Symbol& sym : file_.symbols()) {
             bool inside = file_.type() == elf::kTypeRel ? sym.shndx == index
                                                         : sym.shndx == index && sym.value >= base;
             if (inside && sym.type != elf::kSttSection && sym.value - base < s.size) anchors.push_back(sym.value - base);
         }
-        std::sort(anchors.begin(), anchors.end());
+        if (!std::is_sorted(anchors.begin(), anchors.end())) std::sort(anchors.begin(), anchors.end());
 
         uint64_t pos = 0;
         auto next_anchor = anchors.begin();
+        auto next_skip = skip.begin();
         while (pos < s.size) {
             while (next_anchor != anchors.end() && *next_anchor < pos) ++next_anchor;
-            if (auto it = skip.find(pos); it != skip.end()) {
-                pos += it->second;
+            while (next_skip != skip.end() && next_skip->first < pos) ++next_skip;
+            if (next_skip != skip.end() && next_skip->first == pos) {
+                pos += next_skip->second;
                 continue;
             }
             uint8_t mode = file_.is64() ? abi::kSiteMode64 : abi::kSiteMode32;
@@ -90,6 +105,7 @@ private:
 
     const elf::File& file_;
     const SiteTable& table_;
+    std::vector<std::vector<const Site*>> by_section_;
     std::vector<Unrecorded> found_;
     size_t scanned_ = 0;
     std::map<uint8_t, InsnDecoder> decoders_;

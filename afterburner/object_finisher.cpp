@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
+#include <string.h>
 
 #include "sites/catalogue.h"
 #include "sites/insn_decoder.h"
@@ -37,14 +39,132 @@ void finish_record(const elf::File& file, Site& site) {
     r.flags |= abi::kSiteFinished;
 }
 
+std::vector<uint8_t> note_header(uint32_t record_count, uint16_t record_size, uint16_t flags) {
+    abi::SiteNoteHeader header{sizeof abi::kSiteNoteName,
+                               static_cast<uint32_t>(sizeof(abi::SiteChunkHeader) + size_t{record_count} * record_size),
+                               abi::kSiteNoteType, {}, {abi::kSiteMagic, abi::kSiteFormatVersion,
+                               sizeof(abi::SiteChunkHeader), record_size, flags, record_count, 0, 0}};
+    std::memcpy(header.name, abi::kSiteNoteName, sizeof header.name);
+    std::vector<uint8_t> out(sizeof header);
+    std::memcpy(out.data(), &header, sizeof header);
+    return out;
+}
+
+// The finished record every site of one tagged encoding starts from.
+abi::SiteRecord tagged_template(const TaggedEncoding& e) {
+    InsnDecoder decoder(e.flags & abi::kSiteModeMask);
+    auto d = decoder.decode(e.insn);
+    if (!d || d->insn.length != e.insn.size() || e.insn.size() + e.padding.size() > 255)
+        throw TaggedSitesMismatch("a tagged encoding is not one instruction");
+    if (std::string why = kind_mismatch(*d, e.kind, decoder.format(*d, 0)); !why.empty())
+        throw TaggedSitesMismatch("a tagged encoding: " + why);
+    abi::SiteRecord r{};
+    r.insn_length = static_cast<uint8_t>(e.insn.size());
+    r.site_length = static_cast<uint8_t>(e.insn.size() + e.padding.size());
+    r.kind = e.kind == static_cast<uint8_t>(SiteKind::Unclassified) ? static_cast<uint8_t>(classify(*d)->kind) : e.kind;
+    r.flags = static_cast<uint8_t>(e.flags | abi::kSiteFinished);
+    describe(*d, r);
+    return r;
+}
+
+// The anchored chunks of the tagged sites, one per code section, appended to
+// `edit` (the site section `notes`, without a group) with a relocation each
+// for its anchor: the location of an ordinary record of that section.
+size_t add_tagged_chunks(const elf::File& file, const SiteTable& table, size_t notes, const TaggedSites& tagged,
+                         elf::SectionEdit& edit) {
+    std::vector<abi::SiteRecord> templates;
+    for (const TaggedEncoding& e : tagged.encodings) templates.push_back(tagged_template(e));
+
+    // Anchors: the first ordinary record of each section, and its relocation.
+    std::map<uint64_t, elf::Relocation> relocations;
+    for (const elf::Relocation& r : file.relocations_for(notes)) relocations[r.offset] = r;
+    std::map<size_t, std::pair<uint64_t, elf::Relocation>> anchors;  // section -> (offset, relocation)
+    for (const Site& site : table.sites) {
+        if (site.table_section != notes || anchors.contains(site.section)) continue;
+        auto it = relocations.find(site.record_offset);
+        if (it != relocations.end() && it->second.type == elf::kR_X86_64_PC32)
+            anchors.emplace(site.section, std::make_pair(site.offset, it->second));
+    }
+
+    const uint8_t* tag = tagged.tag.data();
+    size_t found = 0, chunks = 0;
+    const auto& sections = file.sections();
+    for (size_t i = 0; i < sections.size(); ++i) {
+        const elf::Section& code = sections[i];
+        if (!(code.flags & elf::kShfExecInstr) || code.type != elf::kShtProgbits) continue;
+        const uint8_t* begin = code.data.data();
+        const uint8_t* end = begin + code.data.size();
+        std::vector<uint8_t> records;
+        bool all_short = true;
+        uint64_t anchor = 0;
+        for (const uint8_t* p = begin; end - p >= 7;) {
+            p = static_cast<const uint8_t*>(memmem(p, static_cast<size_t>(end - p), tag, 7));
+            if (!p) break;
+            const TaggedEncoding* match = nullptr;
+            size_t which = 0;
+            for (size_t k = 0; k < tagged.encodings.size(); ++k) {
+                const TaggedEncoding& e = tagged.encodings[k];
+                if (static_cast<size_t>(p - begin) < e.insn.size() || static_cast<size_t>(end - p) < e.padding.size() ||
+                    !std::equal(e.insn.begin(), e.insn.end(), p - e.insn.size()) ||
+                    !std::equal(e.padding.begin(), e.padding.end(), p))
+                    continue;
+                if (match && (match->insn != e.insn || match->padding != e.padding))
+                    throw TaggedSitesMismatch(describe_location(file, i, uint64_t(p - begin)) +
+                                              ": a tag that two encodings match");
+                if (!match) match = &e, which = k;
+            }
+            if (!match)
+                throw TaggedSitesMismatch(describe_location(file, i, uint64_t(p - begin)) +
+                                          ": a tag after bytes of no tagged encoding");
+            if (records.empty()) {
+                auto a = anchors.find(i);
+                if (a == anchors.end())
+                    throw TaggedSitesMismatch(code.name + ": tagged sites but no ordinary record to anchor them");
+                anchor = a->second.first;
+            }
+            abi::SiteRecord r = templates[which];
+            uint64_t at = static_cast<uint64_t>(p - begin) - match->insn.size();
+            int64_t delta = static_cast<int64_t>(at) - static_cast<int64_t>(anchor);
+            if (delta < INT32_MIN || delta > INT32_MAX) throw TaggedSitesMismatch(code.name + ": too large to anchor");
+            r.insn_offset = static_cast<int32_t>(delta);
+            all_short = all_short && r.operand_count == 0 && r.immediate == 0;
+            size_t base = records.size();
+            records.resize(base + sizeof r);
+            std::memcpy(records.data() + base, &r, sizeof r);
+            p += match->padding.size();
+        }
+        if (records.empty()) continue;
+        size_t count = records.size() / sizeof(abi::SiteRecord);
+        uint16_t size = all_short ? abi::kShortSiteRecordSize : sizeof(abi::SiteRecord);
+        if (all_short) {
+            for (size_t k = 0; k < count; ++k)
+                std::memmove(records.data() + k * size, records.data() + k * sizeof(abi::SiteRecord), size);
+            records.resize(count * size);
+        }
+        std::vector<uint8_t> header = note_header(static_cast<uint32_t>(count), size, abi::kChunkAnchored);
+        elf::Relocation reloc = anchors.at(i).second;
+        reloc.offset = edit.contents.size() + 20 + __builtin_offsetof(abi::SiteChunkHeader, anchor_offset);
+        edit.added_relocations.push_back(reloc);
+        edit.contents.insert(edit.contents.end(), header.begin(), header.end());
+        edit.contents.insert(edit.contents.end(), records.begin(), records.end());
+        found += count;
+        ++chunks;
+    }
+    if (found != tagged.count)
+        throw TaggedSitesMismatch(fmt::format("{} tagged sites in the object, {} in the text", found, tagged.count));
+    return chunks;
+}
+
 }  // namespace
 
-FinishResult finish_object(std::vector<uint8_t> object) {
+FinishResult finish_object(std::vector<uint8_t> object, const TaggedSites* tagged) {
     FinishResult result;
-    elf::File file = elf::File::parse(object);
+    elf::File file = elf::File::parse(std::move(object));
     SiteTable table = load_site_table(file);
+    if (tagged && tagged->count == 0) tagged = nullptr;
     if (table.unfinished_sections.empty()) {
-        result.bytes = std::move(object);
+        if (tagged) throw TaggedSitesMismatch("tagged sites but no site section");
+        result.bytes = file.bytes();
         return result;
     }
 
@@ -63,34 +183,43 @@ FinishResult finish_object(std::vector<uint8_t> object) {
     }
 
     std::vector<elf::SectionEdit> edits;
+    std::optional<size_t> anchored;  // the edit that takes the tagged sites' chunks
     for (auto& [index, recs] : records) {
         const size_t bytes = recs.size() * sizeof(abi::SiteRecord);
-        abi::SiteNoteHeader header{sizeof abi::kSiteNoteName, static_cast<uint32_t>(sizeof(abi::SiteChunkHeader) + bytes),
-                                   abi::kSiteNoteType, {}, {abi::kSiteMagic, abi::kSiteFormatVersion,
-                                   sizeof(abi::SiteChunkHeader), sizeof(abi::SiteRecord), 0,
-                                   static_cast<uint32_t>(recs.size())}};
-        std::memcpy(header.name, abi::kSiteNoteName, sizeof header.name);
-        elf::SectionEdit edit{index, {}, sizeof header, 4};
-        edit.contents.resize(sizeof header + bytes);
-        std::memcpy(edit.contents.data(), &header, sizeof header);
-        std::memcpy(edit.contents.data() + sizeof header, recs.data(), bytes);
+        std::vector<uint8_t> header =
+            note_header(static_cast<uint32_t>(recs.size()), sizeof(abi::SiteRecord), 0);
+        elf::SectionEdit edit{index, std::move(header), sizeof(abi::SiteNoteHeader), 4, {}};
+        edit.contents.resize(sizeof(abi::SiteNoteHeader) + bytes);
+        std::memcpy(edit.contents.data() + sizeof(abi::SiteNoteHeader), recs.data(), bytes);
+        if (!(file.sections()[index].flags & elf::kShfGroup) && !anchored) anchored = edits.size();
         edits.push_back(std::move(edit));
         ++result.chunks;
+    }
+    if (tagged) {
+        if (!anchored) throw TaggedSitesMismatch("tagged sites but no site section outside a group");
+        elf::SectionEdit& edit = edits[*anchored];
+        result.chunks += add_tagged_chunks(file, table, edit.index, *tagged, edit);
+        result.sites += tagged->count;
     }
     result.bytes = elf::rewrite_relocatable(file, edits);
     return result;
 }
 
-FinishResult finish_object_file(const std::string& path) {
+FinishResult finish_object_file(const std::string& path, const TaggedSites* tagged) {
     std::vector<uint8_t> bytes;
     {
-        std::ifstream in(path, std::ios::binary);
+        std::ifstream in(path, std::ios::binary | std::ios::ate);
         if (!in) throw FinishError(path + ": cannot open the object the assembler wrote");
-        bytes.assign(std::istreambuf_iterator<char>(in), {});
+        bytes.resize(static_cast<size_t>(in.tellg()));
+        in.seekg(0);
+        if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
+            throw FinishError(path + ": cannot read the object the assembler wrote");
     }
     FinishResult result;
     try {
-        result = finish_object(std::move(bytes));
+        result = finish_object(std::move(bytes), tagged);
+    } catch (const TaggedSitesMismatch&) {
+        throw;
     } catch (const std::exception& e) {
         throw FinishError(path + ": " + e.what());
     }

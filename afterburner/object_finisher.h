@@ -9,11 +9,21 @@
 #include <string>
 #include <vector>
 
+#include "afterburner/tagged_sites.h"
+
 namespace previrt::afterburner {
 
 class FinishError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+};
+
+// The object does not hold the tagged sites as the text said (a count that
+// differs, bytes that match no encoding or more than one, a section without
+// an ordinary record to anchor them): the hook assembles without tags.
+class TaggedSitesMismatch : public FinishError {
+public:
+    using FinishError::FinishError;
 };
 
 struct FinishResult {
@@ -23,9 +33,9 @@ struct FinishResult {
 };
 
 // Objects without site sections, and those already finished, come back as they were.
-FinishResult finish_object(std::vector<uint8_t> object);
+FinishResult finish_object(std::vector<uint8_t> object, const TaggedSites* tagged = nullptr);
 
 // finish_object() on a file, written back in place. Errors name the path.
-FinishResult finish_object_file(const std::string& path);
+FinishResult finish_object_file(const std::string& path, const TaggedSites* tagged = nullptr);
 
 }  // namespace previrt::afterburner

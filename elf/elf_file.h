@@ -132,12 +132,15 @@ private:
 // data, and when a shifted relocation would fall outside its new section.
 // Relocations that reach into a shifted section through its STT_SECTION symbol
 // plus an addend are not adjusted: they keep pointing at the same offset, which
-// after an insertion holds other bytes.
+// after an insertion holds other bytes. Relocations in `added_relocations`
+// (offsets into the new contents) are appended to the one SHT_RELA section
+// that applies to the edited section.
 struct SectionEdit {
     size_t index = 0;
     std::vector<uint8_t> contents;
     uint64_t shift = 0;        // bytes inserted at the start of the section
     uint64_t addralign = 0;    // new alignment, 0 to keep
+    std::vector<Relocation> added_relocations;
 };
 std::vector<uint8_t> rewrite_relocatable(const File& file, const std::vector<SectionEdit>& edits);
 

@@ -38,6 +38,10 @@ public:
         if (inserted) it->second.assign(sections_[index].data.begin(), sections_[index].data.end());
         return it->second;
     }
+    std::vector<uint8_t>& grow(size_t index) {
+        get(index);
+        return copies_[index];
+    }
     std::span<const uint8_t> data(size_t index) const {
         auto it = copies_.find(index);
         return it != copies_.end() ? std::span<const uint8_t>(it->second) : sections_[index].data;
@@ -135,6 +139,39 @@ void shift_symbols(const File& file, const std::vector<const SectionEdit*>& edit
     }
 }
 
+// Appends each edit's added relocations to the RELA section of its section.
+void add_relocations(const File& file, const std::vector<const SectionEdit*>& edit_of, Patched& patched) {
+    const auto& sections = file.sections();
+    const Layout& L = Layout::of(file.is64());
+    for (size_t i = 0; i < sections.size(); ++i) {
+        const SectionEdit* e = edit_of[i];
+        if (e == nullptr || e->added_relocations.empty()) continue;
+        const std::string what = describe_section(i, sections[i].name);
+        size_t rela = 0;
+        for (size_t r = 0; r < sections.size(); ++r) {
+            if ((sections[r].type != kShtRela && sections[r].type != kShtRel) || sections[r].info != i) continue;
+            if (rela != 0 || sections[r].type != kShtRela || edit_of[r] != nullptr)
+                fail(what + ": relocations can be added only to its one SHT_RELA section, left unedited");
+            rela = r;
+        }
+        if (rela == 0) fail(what + " has no SHT_RELA section to add relocations to");
+        if (!file.is64()) fail(what + ": relocations can be added to ELF64 files only");
+        std::vector<uint8_t>& out = patched.grow(rela);
+        for (const Relocation& r : e->added_relocations) {
+            const unsigned width = detail::field_width(file.machine(), r.type);
+            if (r.offset > e->contents.size() || e->contents.size() - r.offset < width)
+                fail(what + ": an added relocation at " + hex(r.offset) + " lies outside the " +
+                     hex(e->contents.size()) + "-byte new contents");
+            if (r.symbol >= file.symbols().size()) fail(what + ": an added relocation names no symbol");
+            const uint64_t base = out.size();
+            out.resize(base + L.rela_size);
+            write_word(out, base, true, r.offset);
+            write_word(out, base + 8, true, (uint64_t{r.symbol} << 32) | r.type);
+            write_word(out, base + 16, true, static_cast<uint64_t>(r.addend));
+        }
+    }
+}
+
 }  // namespace
 
 std::vector<uint8_t> rewrite_relocatable(const File& file, const std::vector<SectionEdit>& edits) {
@@ -149,6 +186,7 @@ std::vector<uint8_t> rewrite_relocatable(const File& file, const std::vector<Sec
     Patched patched(sections);
     shift_relocations(file, edit_of, patched);
     shift_symbols(file, edit_of, patched);
+    add_relocations(file, edit_of, patched);
 
     // Where each section goes: the header first, then the data in index order.
     struct Placement {
@@ -190,8 +228,8 @@ std::vector<uint8_t> rewrite_relocatable(const File& file, const std::vector<Sec
         std::copy_n(in.begin() + old_shoff + i * L.shdr_size, L.shdr_size, out.begin() + header);
         if (sections[i].type == kShtNull) continue;  // section 0 may hold extended counts
         write_word(out, header + L.sh_offset, file.is64(), placed[i].offset);
+        if (sections[i].type != kShtNobits) write_word(out, header + L.sh_size, file.is64(), placed[i].data.size());
         if (const SectionEdit* e = edit_of[i]) {
-            write_word(out, header + L.sh_size, file.is64(), e->contents.size());
             if (e->addralign != 0) write_word(out, header + L.sh_addralign, file.is64(), e->addralign);
         }
     }

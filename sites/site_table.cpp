@@ -98,16 +98,33 @@ private:
         if (header.version != abi::kSiteFormatVersion)
             fail(index, pos, fmt::format("format version {} (this previrt reads version {})", header.version,
                                          abi::kSiteFormatVersion));
-        if (header.header_size != sizeof(abi::SiteChunkHeader) || header.record_size != sizeof(abi::SiteRecord))
+        if (header.header_size != sizeof(abi::SiteChunkHeader) ||
+            (header.record_size != sizeof(abi::SiteRecord) && header.record_size != abi::kShortSiteRecordSize))
             fail(index, pos, fmt::format("header size {} / record size {} do not match version {}",
                                          header.header_size, header.record_size, header.version));
         if (header.reserved != 0)
             fail(index, pos, fmt::format("chunk header's reserved field is {:#x}, not 0", header.reserved));
-        uint64_t records = (note.desc.size() - sizeof header) / sizeof(abi::SiteRecord);
-        if (header.record_count != records || (note.desc.size() - sizeof header) % sizeof(abi::SiteRecord))
+        if (header.flags & ~abi::kChunkAnchored)
+            fail(index, pos, fmt::format("chunk header has undefined flags {:#x}", header.flags));
+        bool anchored = header.flags & abi::kChunkAnchored;
+        if (!anchored && header.anchor_offset != 0)
+            fail(index, pos, fmt::format("chunk has an anchor offset {:#x} but no anchor", header.anchor_offset));
+        uint64_t records = (note.desc.size() - sizeof header) / header.record_size;
+        if (header.record_count != records || (note.desc.size() - sizeof header) % header.record_size)
             fail(index, pos, fmt::format("{} records do not fill the note's {}-byte descriptor", header.record_count,
                                          note.desc.size()));
-        load_records(index, pos + sizeof header, header.record_count);
+        std::optional<Target> anchor;
+        if (anchored) {
+            uint64_t field = pos + __builtin_offsetof(abi::SiteChunkHeader, anchor_offset);
+            if (relocatable_) {
+                anchor = target_by_relocation(index, field);
+            } else {
+                uint64_t address = file_.sections()[index].addr + field +
+                                   static_cast<uint64_t>(static_cast<int64_t>(header.anchor_offset));
+                anchor = Target{0, 0, address};
+            }
+        }
+        load_records(index, pos + sizeof header, header.record_count, header.record_size, anchor);
         ++table_.chunks;
     }
 
@@ -117,14 +134,18 @@ private:
         return out;
     }
 
-    void load_records(size_t index, uint64_t pos, uint64_t count) {
+    // `anchor`: the chunk's anchor, for records placed from it (in an object
+    // its section and offset; in a linked image its address).
+    void load_records(size_t index, uint64_t pos, uint64_t count, uint16_t record_size = sizeof(abi::SiteRecord),
+                      std::optional<Target> anchor = std::nullopt) {
         const elf::Section& sec = file_.sections()[index];
-        for (uint64_t k = 0; k < count; ++k, pos += sizeof(abi::SiteRecord)) {
+        table_.sites.reserve(table_.sites.size() + count);
+        for (uint64_t k = 0; k < count; ++k, pos += record_size) {
             Site site;
             site.table_section = index;
             site.record_offset = pos;
             site.number = table_.sites.size();
-            site.record = read<abi::SiteRecord>(sec.data, pos);
+            std::memcpy(&site.record, sec.data.data() + pos, record_size);
             // abi/previrt/site_record.h defines three code modes; a fourth
             // would be decoded as one of them, and rewritten wrongly.
             if ((site.record.flags & abi::kSiteModeMask) > abi::kSiteMode16)
@@ -133,7 +154,12 @@ private:
             if (site.record.reserved != 0)
                 fail(index, pos, fmt::format("site {} has its reserved byte {:#x}, not 0", site.number,
                                              site.record.reserved));
-            Target t = relocatable_ ? target_by_relocation(index, pos) : target_by_address(index, pos, site.record);
+            if (record_size < sizeof(abi::SiteRecord) && site.record.operand_count != 0)
+                fail(index, pos, fmt::format("site {} has {} operands in a short record, which holds none",
+                                             site.number, site.record.operand_count));
+            Target t = anchor ? target_from_anchor(index, pos, *anchor, site.record)
+                       : relocatable_ ? target_by_relocation(index, pos)
+                                      : target_by_address(index, pos, site.record);
             site.section = t.section;
             site.offset = t.offset;
             site.address = t.address;
@@ -145,6 +171,17 @@ private:
                                              site.record.insn_length, site.record.site_length, code.name));
             table_.sites.push_back(site);
         }
+    }
+
+    Target target_from_anchor(size_t index, uint64_t pos, const Target& anchor, const abi::SiteRecord& record) const {
+        int64_t delta = record.insn_offset;
+        if (!relocatable_) return target_at(index, pos, anchor.address + static_cast<uint64_t>(delta), record);
+        // In an object an anchor's records lie in the anchor's own section.
+        uint64_t offset = anchor.offset + static_cast<uint64_t>(delta);
+        if ((delta < 0 && static_cast<uint64_t>(-delta) > anchor.offset) ||
+            offset > file_.sections()[anchor.section].size)
+            fail(index, pos, "record's location lies outside its anchor's section");
+        return {anchor.section, offset, offset};
     }
 
     Target target_by_relocation(size_t index, uint64_t pos) const {
@@ -164,6 +201,10 @@ private:
     Target target_by_address(size_t index, uint64_t pos, const abi::SiteRecord& record) const {
         const elf::Section& table = file_.sections()[index];
         uint64_t address = table.addr + pos + static_cast<uint64_t>(static_cast<int64_t>(record.insn_offset));
+        return target_at(index, pos, address, record);
+    }
+
+    Target target_at(size_t index, uint64_t pos, uint64_t address, const abi::SiteRecord& record) const {
         const auto& sections = file_.sections();
         // A location one past a section's last byte is that section's only
         // for a code-mode record, and for one where another section starts

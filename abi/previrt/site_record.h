@@ -18,33 +18,48 @@ inline constexpr char kSiteSectionName[] = ".note.previrt.sites";
 inline constexpr uint32_t kSiteNoteType = PREVIRT_NOTE_SITES;
 
 inline constexpr uint32_t kSiteMagic = 0x53565250;  // "PRVS", little-endian
-inline constexpr uint16_t kSiteFormatVersion = 2;
+inline constexpr uint16_t kSiteFormatVersion = 3;
 
 // Every object file contributes one chunk per site section it has (one more for
-// each COMDAT group with sites); the linker concatenates the chunks. A chunk is
-// a note named "previrt" of type kSiteNoteType whose descriptor is this header
-// followed by `record_count` records.
+// each COMDAT group with sites, and one per code section whose sites the hook
+// found by their padding: an anchored chunk); the linker concatenates the
+// chunks. A chunk is a note named "previrt" of type kSiteNoteType whose
+// descriptor is this header followed by `record_count` records.
 struct SiteChunkHeader {
     uint32_t magic;          // kSiteMagic
     uint16_t version;        // kSiteFormatVersion
     uint16_t header_size;    // sizeof(SiteChunkHeader)
-    uint16_t record_size;    // sizeof(SiteRecord)
-    uint16_t reserved;       // zero
+    uint16_t record_size;    // sizeof(SiteRecord), or kShortSiteRecordSize
+    uint16_t flags;          // kChunkAnchored, or zero
     uint32_t record_count;
+    // kChunkAnchored: the anchor's address minus this field's address (one
+    // relocation for the whole chunk); each record's insn_offset is then its
+    // instruction's address minus the anchor's. Zero otherwise.
+    int32_t anchor_offset;
+    uint32_t reserved;       // zero
 };
-static_assert(sizeof(SiteChunkHeader) == 16);
+static_assert(sizeof(SiteChunkHeader) == 24);
+static_assert(__builtin_offsetof(SiteChunkHeader, anchor_offset) == 16);
+
+// SiteChunkHeader::flags
+inline constexpr uint16_t kChunkAnchored = 1u << 0;
+
+// A chunk whose sites have no operand and no immediate may hold its records
+// short: the first kShortSiteRecordSize bytes of a SiteRecord, the rest read
+// as zero.
+inline constexpr uint16_t kShortSiteRecordSize = 12;
 
 // The note around a chunk: ELF's note header and the name, padded to 4 bytes.
 struct SiteNoteHeader {
     uint32_t namesz;         // sizeof(kSiteNoteName)
-    uint32_t descsz;         // sizeof(SiteChunkHeader) + record_count * sizeof(SiteRecord)
+    uint32_t descsz;         // sizeof(SiteChunkHeader) + record_count * record_size
     uint32_t type;           // kSiteNoteType
     char name[8];            // kSiteNoteName
     SiteChunkHeader chunk;
 };
 inline constexpr char kSiteNoteName[] = PREVIRT_NOTE_NAME;
 static_assert(sizeof(kSiteNoteName) == 8);
-static_assert(sizeof(SiteNoteHeader) == 36);
+static_assert(sizeof(SiteNoteHeader) == 44);
 
 // What a site holds. The values are ABI: never renumber, only append.
 enum class SiteKind : uint8_t {
@@ -134,7 +149,8 @@ static_assert(sizeof(SiteOperand) == 8);
 // displacement is read from the instruction bytes (the linker may have
 // relocated it); everything else is here, so no decoder is needed.
 struct SiteRecord {
-    int32_t insn_offset;    // address of the instruction minus address of this field
+    int32_t insn_offset;    // address of the instruction minus address of this field (in an
+                            // anchored chunk: minus the chunk's anchor)
     uint8_t insn_length;    // the original instruction, prefixes included
     uint8_t site_length;    // instruction plus NOP padding
     uint8_t kind;           // SiteKind
@@ -149,5 +165,6 @@ struct SiteRecord {
 static_assert(sizeof(SiteRecord) == 32);
 static_assert(__builtin_offsetof(SiteRecord, immediate) == 12);
 static_assert(__builtin_offsetof(SiteRecord, operands) == 16);
+static_assert(kShortSiteRecordSize == __builtin_offsetof(SiteRecord, immediate));
 
 }  // namespace previrt::abi

@@ -586,3 +586,99 @@ TEST_F(Toolchain, CatalogueDocumentIsCurrent) {
 
 }  // namespace
 }  // namespace previrt::afterburner
+
+namespace previrt::afterburner {
+namespace {
+
+// What a site table says of each instruction site, for comparing two tables.
+std::vector<std::string> site_facts(const elf::File& file) {
+    std::vector<std::string> out;
+    for (const Site& s : load_site_table(file).sites) {
+        if (s.is_code_mode()) continue;
+        const abi::SiteRecord& r = s.record;
+        std::string facts = file.sections()[s.section].name + "+" + std::to_string(s.offset) + " kind " +
+                            std::to_string(r.kind) + " " + std::to_string(r.insn_length) + "/" +
+                            std::to_string(r.site_length) + " flags " + std::to_string(r.flags) + " size " +
+                            std::to_string(r.operand_size) + " imm " + std::to_string(r.immediate) + " ops";
+        for (unsigned k = 0; k < r.operand_count; ++k)
+            facts += " " + std::to_string(r.operands[k].type) + ":" + std::to_string(r.operands[k].reg);
+        out.push_back(facts);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Many sites of few kinds, in two sections, with other code between them.
+std::string many_sites(size_t rounds) {
+    std::string s = "\t.text\n\t.globl f\nf:\n";
+    for (size_t i = 0; i < rounds; ++i) {
+        s += "\tcli\n\tmov %rdi, %rax\n\tsti\n\tnop\n\tin $0x60, %al\n\toutb %al, $0x80\n\tmov %cr3, %rax\n"
+             "\trdmsr\n1:\t.byte 0x0f, 0x01, 0xca\n\tjmp 1b\n";
+    }
+    // The first site of a section anchors the others there.
+    for (size_t i = 0; i < 20; ++i)
+        s += "\t.section .text.other,\"ax\",@progbits\n\tpushfq\n\tpopfq\n\twbinvd\n\tret\n\t.previous\n";
+    s += "\t.rept 3\n\tcli\n\t.endr\n\tret\n";
+    return s;
+}
+
+// A source with many sites that need nothing of their context gets them
+// tagged: GNU as sees constant bytes where it would see the site text, and
+// the records come out the same as those of the site text, in anchored chunks.
+TEST_F(Toolchain, TaggedSitesGetTheRecordsOfTheSiteText) {
+    std::string body = many_sites(40);
+    write_file(dir_ / "tagged.s", body);
+    // The same source in a conditional, where no site is tagged.
+    write_file(dir_ / "plain.s", ".if 1\n" + body + ".endif\n");
+    for (const char* name : {"tagged", "plain"}) {
+        auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / (std::string(name) + ".o")) + " " +
+                     quote(dir_ / (std::string(name) + ".s")));
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_EQ(r.output, "") << name;
+    }
+    elf::File tagged = elf::File::load(dir_ / "tagged.o"), plain = elf::File::load(dir_ / "plain.o");
+    // Anchored chunks: one for each of the two code sections, besides the ordinary one.
+    EXPECT_EQ(load_site_table(tagged).chunks, 3u);
+    EXPECT_EQ(load_site_table(plain).chunks, 1u);
+    EXPECT_LT(tagged.bytes().size(), plain.bytes().size());  // a relocation per chunk, not per record
+    EXPECT_EQ(site_facts(tagged), site_facts(plain));
+    InspectReport report = inspect_file(dir_ / "tagged.o");
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
+    EXPECT_EQ(sites_of(report, "cli"), 43u);
+    EXPECT_EQ(sites_of(report, "clac"), 40u);
+    EXPECT_EQ(sites_of(report, "pushf"), 20u);
+    EXPECT_EQ(report.without_room, 0u);
+
+    // Linked, the anchors are relocated like any record.
+    check_run("ld -static -nostdlib -e f -Ttext=0x200000 -o " + quote(dir_ / "tagged.elf") + " " +
+              quote(dir_ / "tagged.o"));
+    elf::File image = elf::File::load(dir_ / "tagged.elf");
+    report = inspect(image);
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
+    EXPECT_EQ(site_facts(image).size(), site_facts(tagged).size());
+    for (const Site& s : load_site_table(image).sites)
+        EXPECT_EQ(s.address, image.sections()[s.section].addr + s.offset);
+}
+
+// Where the object does not hold the tagged sites as the text had them (here
+// a macro switches to data behind the text pass's back, where the finisher
+// does not look for code), the hook assembles the source again untagged.
+TEST_F(Toolchain, TaggedSitesTheObjectDoesNotConfirmFallBackToTheSiteText) {
+    std::string s = "\t.macro elsewhere\n\t.data\n\t.endm\n\t.text\n";
+    for (int i = 0; i < 300; ++i) s += "\tcli\n";
+    s += "\telsewhere\n";
+    for (int i = 0; i < 300; ++i) s += "\tsti\n\tret\n";
+    write_file(dir_ / "switch.s", s);
+    auto r = run(quote(kPrevirt) + " as -o " + quote(dir_ / "switch.o") + " " + quote(dir_ / "switch.s"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output, "");
+    InspectReport report = inspect_file(dir_ / "switch.o");
+    EXPECT_TRUE(report.findings.empty()) << findings(report);
+    EXPECT_EQ(report.table.chunks, 1u);
+    EXPECT_EQ(sites_of(report, "cli"), 300u);
+    EXPECT_EQ(sites_of(report, "sti"), 300u);
+    EXPECT_EQ(report.without_room, 0u);
+}
+
+}  // namespace
+}  // namespace previrt::afterburner

@@ -16,12 +16,13 @@ read -ra bytes <<<"$(od -An -v -tu1 -j "$offset" -N "$size" "$image" | tr '\n' '
 u32() { echo $(( bytes[$1] | bytes[$1 + 1] << 8 | bytes[$1 + 2] << 16 | bytes[$1 + 3] << 24 )); }
 pos=0 erased=0
 # A note each chunk: namesz, descsz, type, "previrt\0", the chunk header (magic
-# at +20, record count at +32), the records from +36.
-while [ $((pos + 36)) -le "$size" ]; do
+# at +20, record size at +28, record count at +32), the records from +44.
+while [ $((pos + 44)) -le "$size" ]; do
     [ "$(u32 $((pos + 20)))" -eq $((0x53565250)) ] || { echo "erase_records.sh: bad chunk at $pos" >&2; exit 1; }
+    record_size=$(( bytes[pos + 28] | bytes[pos + 29] << 8 ))
     count=$(u32 $((pos + 32)))
     for ((k = 0; k < count; ++k)); do
-        rec=$((pos + 36 + 32 * k))
+        rec=$((pos + 44 + record_size * k))
         if [ "${bytes[rec + 6]}" -eq "$kind" ] && [ $((bytes[rec + 7] & 3)) -eq 0 ]; then
             printf '\xff\x00' | dd of="$out" bs=1 seek=$((offset + rec + 6)) conv=notrunc status=none
             erased=$((erased + 1))

@@ -58,16 +58,16 @@ trap 'rm -f "$tmp" "$newer" "$bad"' EXIT
 cp "$image" "$bad"
 offset=$(objdump -h "$image" | awk '$2 == ".note.previrt.sites" { print $6; exit }')
 [ -n "$offset" ] || fail "no .note.previrt.sites section in $image"
-# The first record's insn_offset, after the note's 36-byte header: 1 GiB.
-printf '\x00\x00\x00\x40' | dd of="$bad" bs=1 seek=$((0x$offset + 36)) conv=notrunc status=none
-expect 120 ".note.previrt.sites section [0-9]* at offset 0x24: record points to" "$previrt" run --on kvm "$bad" --previrt
+# The first record's insn_offset, after the note's 44-byte header: 1 GiB.
+printf '\x00\x00\x00\x40' | dd of="$bad" bs=1 seek=$((0x$offset + 44)) conv=notrunc status=none
+expect 120 ".note.previrt.sites section [0-9]* at offset 0x2c: record points to" "$previrt" run --on kvm "$bad" --previrt
 # A record whose code mode is undefined: refused alike by every loader and by
 # `previrt inspect`, naming the site.
 mode=$(mktemp)
 trap 'rm -f "$tmp" "$newer" "$bad" "$mode"' EXIT
 cp "$image" "$mode"
 # The first record's flags byte, after the note's header: code mode 3.
-printf '\x03' | dd of="$mode" bs=1 seek=$((0x$offset + 36 + 7)) conv=notrunc status=none
+printf '\x03' | dd of="$mode" bs=1 seek=$((0x$offset + 44 + 7)) conv=notrunc status=none
 expect 120 "site 0 has code mode 3, which is undefined" "$previrt" run --on kvm "$mode" --previrt
 expect 120 "site 0 has code mode 3, which is undefined" "$previrt" run --on process "$mode"
 out=$("$previrt" inspect "$mode" 2>&1)
@@ -78,7 +78,8 @@ echo "$out"
 # A chunk header or a record whose reserved field is not 0: refused alike.
 reserved=$(mktemp)
 trap 'rm -f "$tmp" "$newer" "$bad" "$mode" "$reserved"' EXIT
-for field in "$((20 + 10)) chunk header's reserved field is 0x5a, not 0" "$((36 + 11)) site 0 has its reserved byte 0x5a, not 0"; do
+for field in "$((20 + 20)) chunk header's reserved field is 0x5a, not 0" "$((20 + 10)) chunk header has undefined flags 0x5a" \
+             "$((44 + 11)) site 0 has its reserved byte 0x5a, not 0"; do
     cp "$image" "$reserved"
     printf '\x5a' | dd of="$reserved" bs=1 seek=$((0x$offset + ${field%% *})) conv=notrunc status=none
     expect 120 "${field#* }" "$previrt" run --on kvm "$reserved" --previrt

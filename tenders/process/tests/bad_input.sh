@@ -47,12 +47,12 @@ grep -q "^FAIL kernel_irqsave_lock" "$dir/no-sites.log" || fail "the image witho
 cp "$image" "$dir/bad-record.elf"
 offset=$(objdump -h "$image" | awk '$2 == ".note.previrt.sites" { print $6; exit }')
 [ -n "$offset" ] || fail "no .note.previrt.sites section in $image"
-# The first record's insn_offset, after the note's 36-byte header: 1 GiB.
-printf '\x00\x00\x00\x40' | dd of="$dir/bad-record.elf" bs=1 seek=$((0x$offset + 36)) conv=notrunc status=none
+# The first record's insn_offset, after the note's 44-byte header: 1 GiB.
+printf '\x00\x00\x00\x40' | dd of="$dir/bad-record.elf" bs=1 seek=$((0x$offset + 44)) conv=notrunc status=none
 run bad-record "$dir/bad-record.elf"
 [ "$status" -eq 120 ] || fail "a record outside the image: status $status, not 120"
 # The site table names the record by its place: the section and its offset.
-grep -q ".note.previrt.sites section [0-9]* at offset 0x24: record points to 0x[0-9a-f]*, which no section holds" \
+grep -q ".note.previrt.sites section [0-9]* at offset 0x2c: record points to 0x[0-9a-f]*, which no section holds" \
     "$dir/bad-record.err" || fail "the error does not name the first record"
 [ -s "$dir/bad-record.log" ] && fail "the guest ran although a record was bad"
 

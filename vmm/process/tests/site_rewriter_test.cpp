@@ -182,7 +182,7 @@ TEST_F(SiteRewriterTest, RefusesARecordPointingOutsideTheImage) {
     image = elf::File::parse(std::move(bytes));
     std::string e = error_of();
     EXPECT_NE(e.find(".note.previrt.sites section"), std::string::npos) << e;
-    EXPECT_NE(e.find("at offset 0x24: record points to"), std::string::npos) << e;
+    EXPECT_NE(e.find("at offset 0x2c: record points to"), std::string::npos) << e;
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+// Tagged sites: how the text pass and the object finisher agree on sites that
+// have no record in the assembler's text. An instruction whose bytes do not
+// depend on where it stands (registers and literals for operands, 64-bit
+// code) is padded with constant bytes instead of the site text: a NOP that
+// carries a tag of the file's own, then NOPs to the site's length. GNU as
+// copies constant bytes almost for free, where the site text costs it labels,
+// a section switch and an expression per site. The finisher finds the sites
+// by their padding, checks them against what the text pass tagged, and puts
+// their records into one anchored chunk per code section (site_record.h),
+// addressed from an ordinary record of that section.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace previrt::afterburner {
+
+struct TaggedEncoding {
+    std::vector<uint8_t> insn;     // the instruction as the assembler encodes it
+    std::vector<uint8_t> padding;  // what follows it: the tag NOP first
+    uint8_t kind = 0;              // abi::SiteKind, as the text pass took it
+    uint8_t flags = 0;             // abi::kSite*
+};
+
+struct TaggedSites {
+    std::array<uint8_t, 7> tag{};  // the tag NOP: nopl disp32(%rax), the disp32 the file's
+    std::vector<TaggedEncoding> encodings;
+    size_t count = 0;              // sites the text tagged
+};
+
+}  // namespace previrt::afterburner

@@ -59,13 +59,17 @@ private:
             skip[kept++] = skip[k];
         }
         skip.resize(kept);
+        // The sites' offsets come mostly in order, the symbols' after them.
+        if (!std::is_sorted(anchors.begin(), anchors.end())) std::sort(anchors.begin(), anchors.end());
+        const auto sites_end = static_cast<std::ptrdiff_t>(anchors.size());
         uint64_t base = file_.type() == elf::kTypeRel ? 0 : s.addr;
         for (const elf::Symbol& sym : file_.symbols()) {
             bool inside = file_.type() == elf::kTypeRel ? sym.shndx == index
                                                         : sym.shndx == index && sym.value >= base;
             if (inside && sym.type != elf::kSttSection && sym.value - base < s.size) anchors.push_back(sym.value - base);
         }
-        if (!std::is_sorted(anchors.begin(), anchors.end())) std::sort(anchors.begin(), anchors.end());
+        std::sort(anchors.begin() + sites_end, anchors.end());
+        std::inplace_merge(anchors.begin(), anchors.begin() + sites_end, anchors.end());
 
         uint64_t pos = 0;
         auto next_anchor = anchors.begin();

@@ -1,6 +1,7 @@
 #include "afterburner/object_finisher.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
@@ -86,7 +87,7 @@ size_t add_tagged_chunks(const elf::File& file, const SiteTable& table, size_t n
             anchors.emplace(site.section, std::make_pair(site.offset, it->second));
     }
 
-    const uint8_t* tag = tagged.tag.data();
+    const std::array<uint8_t, 6> short_tag = short_tag_of(tagged.tag);
     size_t found = 0, chunks = 0;
     const auto& sections = file.sections();
     for (size_t i = 0; i < sections.size(); ++i) {
@@ -97,9 +98,18 @@ size_t add_tagged_chunks(const elf::File& file, const SiteTable& table, size_t n
         std::vector<uint8_t> records;
         bool all_short = true;
         uint64_t anchor = 0;
-        for (const uint8_t* p = begin; end - p >= 7;) {
-            p = static_cast<const uint8_t*>(memmem(p, static_cast<size_t>(end - p), tag, 7));
-            if (!p) break;
+        // The next of either tag from p on (end where there is none).
+        auto next = [end](const uint8_t* from, const uint8_t* what, size_t n) {
+            auto* hit = static_cast<const uint8_t*>(memmem(from, static_cast<size_t>(end - from), what, n));
+            return hit ? hit : end;
+        };
+        const uint8_t* next_long = next(begin, tagged.tag.data(), tagged.tag.size());
+        const uint8_t* next_short = next(begin, short_tag.data(), short_tag.size());
+        for (const uint8_t* p = begin;;) {
+            if (next_long < p) next_long = next(p, tagged.tag.data(), tagged.tag.size());
+            if (next_short < p) next_short = next(p, short_tag.data(), short_tag.size());
+            p = std::min(next_long, next_short);
+            if (p == end) break;
             const TaggedEncoding* match = nullptr;
             size_t which = 0;
             for (size_t k = 0; k < tagged.encodings.size(); ++k) {

@@ -49,7 +49,7 @@ std::string register_name(std::string_view operand) {
     for (char c : operand) {
         // A macro argument may complete the name: %cr\reg.
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '\\') return "";
-        out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        out += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
     return out;
 }
@@ -200,7 +200,7 @@ std::string section_key(std::string_view d, std::string_view operands) {
     return std::string(name);
 }
 
-constexpr size_t kTagLength = 7;
+constexpr size_t kShortTagLength = 6;
 // Candidates met after tagging began wait, untagged, until this many wait or
 // one of them has been used this many times; then they are encoded together.
 constexpr size_t kEncodeBatch = 16;
@@ -413,7 +413,7 @@ private:
         bool anchor = plain_scope && !section_.key.empty() && !anchored_.contains(section_.key);
         if (anchor) anchored_.insert(section_.key);
         if (options_.tagging && options_.pad && context_free && plain_scope && !anchor && !section_.key.empty() &&
-            mode_ == abi::kSiteMode64 && !legacy_target() && syntax_ == Syntax::Att && length > kTagLength) {
+            mode_ == abi::kSiteMode64 && !legacy_target() && syntax_ == Syntax::Att && length > kShortTagLength) {
             std::string key(text);
             key += {'\0', static_cast<char>(kind), static_cast<char>(flags), static_cast<char>(length)};
             auto [it, fresh] = candidate_ids_.try_emplace(std::move(key), candidates_.size());
@@ -452,8 +452,11 @@ private:
         for (size_t i = 0; i < pending_.size(); ++i) {
             Candidate& c = candidates_[pending_[i]];
             c.state = Candidate::Untagged;
-            if (i >= bytes.size() || !bytes[i] || bytes[i]->empty() || bytes[i]->size() + kTagLength > c.length ||
-                std::search(bytes[i]->begin(), bytes[i]->end(), tag.begin(), tag.end()) != bytes[i]->end())
+            const std::array<uint8_t, 6> short_tag = short_tag_of(tag);
+            if (i >= bytes.size() || !bytes[i] || bytes[i]->empty() ||
+                bytes[i]->size() + short_tag.size() > c.length ||
+                std::search(bytes[i]->begin(), bytes[i]->end(), tag.begin(), tag.end()) != bytes[i]->end() ||
+                std::search(bytes[i]->begin(), bytes[i]->end(), short_tag.begin(), short_tag.end()) != bytes[i]->end())
                 continue;
             c.state = Candidate::Tagged;
             std::vector<uint8_t> padding = tagged_padding(tag, c.length - bytes[i]->size());
@@ -629,6 +632,10 @@ std::vector<uint8_t> tagged_padding(const std::array<uint8_t, 7>& tag, size_t le
         {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
         {0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
     };
+    if (length == 6) {
+        std::array<uint8_t, 6> short_tag = short_tag_of(tag);
+        return std::vector<uint8_t>(short_tag.begin(), short_tag.end());
+    }
     std::vector<uint8_t> out(tag.begin(), tag.end());
     while (out.size() < length) {
         size_t n = std::min<size_t>(9, length - out.size());

@@ -55,7 +55,8 @@ struct RewriteResult {
     TaggedSites tagged;                     // what the finisher is to find
 };
 
-// The constant padding of a tagged site: the tag NOP, then NOPs up to `length` bytes.
+// The constant padding of a tagged site (at least 6 bytes): the tag NOP (the
+// short tag in 6 bytes), then NOPs up to `length` bytes.
 std::vector<uint8_t> tagged_padding(const std::array<uint8_t, 7>& tag, size_t length);
 
 RewriteResult rewrite(std::string_view source, const RewriteOptions& options);

@@ -16,9 +16,15 @@
 
 namespace previrt::afterburner {
 
+// The tag where a site has only 6 bytes of padding: nopw disp8(%rax,SIB),
+// with the long tag's first two displacement bytes as SIB and displacement.
+inline std::array<uint8_t, 6> short_tag_of(const std::array<uint8_t, 7>& tag) {
+    return {0x66, 0x0f, 0x1f, 0x44, tag[3], tag[4]};
+}
+
 struct TaggedEncoding {
     std::vector<uint8_t> insn;     // the instruction as the assembler encodes it
-    std::vector<uint8_t> padding;  // what follows it: the tag NOP first
+    std::vector<uint8_t> padding;  // what follows it: the tag NOP (the short one in 6 bytes) first
     uint8_t kind = 0;              // abi::SiteKind, as the text pass took it
     uint8_t flags = 0;             // abi::kSite*
 };

@@ -134,7 +134,9 @@ int run_real_as(const std::string& as, const std::vector<std::string>& args, con
         }
     } close_messages{message_fd};
     int pipefd[2] = {-1, -1};
-    if (text && pipe(pipefd) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    // Close-on-exec: an assembly started meanwhile (the tagging probe) must not
+    // hold this pipe open.
+    if (text && pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     pid_t pid = fork();
     if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
@@ -522,7 +524,7 @@ bool same_code(const elf::File& first, const elf::File& second) {
 void record_late_sites(const std::string& as, const Invocation& inv, const Producer& text,
                        const TaggedSites& tagged, const std::string& path, std::vector<uint8_t> finished) {
     elf::File first = elf::File::parse(std::move(finished));
-    sites::SiteTable table = sites::load_site_table(first);
+    sites::SiteTable table = sites::load_site_table(first, true);
     std::vector<Unrecorded> missed = unrecorded_instructions(first, table);
     std::vector<size_t> resets = mode_resets_needed(first, table);
     if (missed.empty() && resets.empty()) return;
@@ -539,7 +541,7 @@ void record_late_sites(const std::string& as, const Invocation& inv, const Produ
                 finish_object_file(path, &tagged);
                 elf::File second = elf::File::load(path);
                 recorded = same_code(first, second) &&
-                           unrecorded_instructions(second, sites::load_site_table(second)).size() + late.sites ==
+                           unrecorded_instructions(second, sites::load_site_table(second, true)).size() + late.sites ==
                                missed.size();
             } catch (const std::exception&) {
                 recorded = false;

@@ -22,6 +22,9 @@ public:
         by_section_.assign(file_.sections().size(), {});
         for (const Site& site : table_.sites)
             if (site.section < by_section_.size()) by_section_[site.section].push_back(&site);
+        spans_of_.assign(file_.sections().size(), {});
+        for (const SiteSpan& span : table_.spans)
+            if (span.section < spans_of_.size()) spans_of_[span.section].push_back(&span - table_.spans.data());
         for (size_t i = 0; i < file_.sections().size(); ++i) {
             const elf::Section& s = file_.sections()[i];
             if ((s.flags & elf::kShfExecInstr) && s.type == elf::kShtProgbits) sweep(i);
@@ -49,6 +52,11 @@ private:
             }
             else skip.emplace_back(site.offset, std::max<uint64_t>(site.record.site_length, 1));
             anchors.push_back(site.offset);
+        }
+        for (size_t k : spans_of_[index]) {
+            const SiteSpan& span = table_.spans[k];
+            skip.emplace_back(span.offset, std::max<uint64_t>(span.length, 1));
+            anchors.push_back(span.offset);
         }
         // Of two sites at one offset, the later in the table holds.
         auto by_offset = [](const auto& a, const auto& b) { return a.first < b.first; };
@@ -110,6 +118,7 @@ private:
     const elf::File& file_;
     const SiteTable& table_;
     std::vector<std::vector<const Site*>> by_section_;
+    std::vector<std::vector<size_t>> spans_of_;  // indices into table_.spans
     std::vector<Unrecorded> found_;
     size_t scanned_ = 0;
     std::map<uint8_t, InsnDecoder> decoders_;

@@ -23,7 +23,7 @@ struct Target {
 
 class Loader {
 public:
-    explicit Loader(const elf::File& file) : file_(file) {
+    Loader(const elf::File& file, bool anchored_as_spans) : file_(file), anchored_as_spans_(anchored_as_spans) {
         relocatable_ = file.type() == elf::kTypeRel;
     }
 
@@ -139,7 +139,7 @@ private:
     void load_records(size_t index, uint64_t pos, uint64_t count, uint16_t record_size = sizeof(abi::SiteRecord),
                       std::optional<Target> anchor = std::nullopt) {
         const elf::Section& sec = file_.sections()[index];
-        table_.sites.reserve(table_.sites.size() + count);
+        if (!(anchor && anchored_as_spans_)) table_.sites.reserve(table_.sites.size() + count);
         for (uint64_t k = 0; k < count; ++k, pos += record_size) {
             Site site;
             site.table_section = index;
@@ -169,7 +169,11 @@ private:
                                          t.offset + site.record.site_length > code.data.size()))
                 fail(index, pos, fmt::format("site {} has lengths {}/{} that do not fit in {}", site.number,
                                              site.record.insn_length, site.record.site_length, code.name));
-            table_.sites.push_back(site);
+            if (anchor && anchored_as_spans_ && !site.is_code_mode())
+                table_.spans.push_back(SiteSpan{site.offset, static_cast<uint32_t>(site.section),
+                                                site.record.site_length});
+            else
+                table_.sites.push_back(site);
         }
     }
 
@@ -232,6 +236,7 @@ private:
     }
 
     const elf::File& file_;
+    bool anchored_as_spans_ = false;
     bool relocatable_ = false;
     std::map<uint64_t, elf::Relocation> relocations_;
     SiteTable table_;
@@ -239,7 +244,9 @@ private:
 
 }  // namespace
 
-SiteTable load_site_table(const elf::File& file) { return Loader(file).run(); }
+SiteTable load_site_table(const elf::File& file, bool anchored_as_spans) {
+    return Loader(file, anchored_as_spans).run();
+}
 
 std::string describe_location(const elf::File& file, size_t section, uint64_t offset) {
     const elf::Section& s = file.sections().at(section);

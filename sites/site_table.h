@@ -30,8 +30,17 @@ struct Site {
     bool is_code_mode() const { return record.kind == static_cast<uint8_t>(abi::SiteKind::CodeMode); }
 };
 
+// Where an instruction site is, and no more: how a table loaded for a sweep
+// holds the records of anchored chunks (of which an object may have millions).
+struct SiteSpan {
+    uint64_t offset = 0;  // in the section
+    uint32_t section = 0;
+    uint8_t length = 0;   // site_length
+};
+
 struct SiteTable {
     std::vector<Site> sites;  // in table order, code-mode records included
+    std::vector<SiteSpan> spans;  // with anchored_as_spans: the anchored chunks' instruction sites
     size_t chunks = 0;
     std::vector<size_t> unfinished_sections;  // object sections whose records are not in a note yet
 };
@@ -41,7 +50,9 @@ struct SiteTable {
 // every note into one). Throws SiteTableError naming the section, the offset and
 // what is wrong. An object's site sections may still hold their records bare (an
 // object straight from the assembler); a linked image's may not.
-SiteTable load_site_table(const elf::File& file);
+// With `anchored_as_spans`, the instruction sites of anchored chunks go to
+// `spans`, checked as the others are, instead of to `sites`.
+SiteTable load_site_table(const elf::File& file, bool anchored_as_spans = false);
 
 // "section+0xoff (symbol+0xoff)" for messages.
 std::string describe_location(const elf::File& file, size_t section, uint64_t offset);

@@ -519,11 +519,11 @@ bool same_code(const elf::File& first, const elf::File& second) {
 
 // Sensitive instructions only the object shows, and code sections left in
 // another mode at their end (late_records.h): recorded by a second assembly
-// of `text` into `path`, whose object `finished` holds. Should that not give the same code,
+// of `text` into `path`, which holds the finished object. Should that not give the same code,
 // recorded, the first object stays and inspect names what is missing.
 void record_late_sites(const std::string& as, const Invocation& inv, const Producer& text,
-                       const TaggedSites& tagged, const std::string& path, std::vector<uint8_t> finished) {
-    elf::File first = elf::File::parse(std::move(finished));
+                       const TaggedSites& tagged, const std::string& path) {
+    elf::File first = elf::File::load(path);
     sites::SiteTable table = sites::load_site_table(first, true);
     std::vector<Unrecorded> missed = unrecorded_instructions(first, table);
     std::vector<size_t> resets = mode_resets_needed(first, table);
@@ -586,18 +586,17 @@ int run_as_hook(const std::vector<std::string>& raw_args) {
         if (int status = assemble(as, inv, annotations, sources, true, false, text, tagged); status != 0)
             return status;
         try {
-            FinishResult finished;
             try {
-                finished = finish_object_file(object.path(), &tagged);
+                finish_object_file(object.path(), &tagged);
             } catch (const TaggedSitesMismatch&) {
                 // The object does not show the tagged sites as the text has
                 // them (a tag in the code by chance, a section the text pass
                 // could not follow): the same inputs, every site in the site text.
                 if (int status = assemble(as, inv, annotations, sources, false, true, text, tagged); status != 0)
                     return status;
-                finished = finish_object_file(object.path());
+                finish_object_file(object.path());
             }
-            record_late_sites(as, inv, text, tagged, object.path(), std::move(finished.bytes));
+            record_late_sites(as, inv, text, tagged, object.path());
             object.deliver();
         } catch (const std::exception& e) {
             object.discard();

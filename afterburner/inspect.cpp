@@ -22,9 +22,9 @@ public:
         by_section_.assign(file_.sections().size(), {});
         for (const Site& site : table_.sites)
             if (site.section < by_section_.size()) by_section_[site.section].push_back(&site);
-        spans_of_.assign(file_.sections().size(), {});
-        for (const SiteSpan& span : table_.spans)
-            if (span.section < spans_of_.size()) spans_of_[span.section].push_back(&span - table_.spans.data());
+        runs_of_.assign(file_.sections().size(), {});
+        for (const SiteRun& run : table_.runs)
+            if (run.section < runs_of_.size()) runs_of_[run.section].push_back(&run);
         for (size_t i = 0; i < file_.sections().size(); ++i) {
             const elf::Section& s = file_.sections()[i];
             if ((s.flags & elf::kShfExecInstr) && s.type == elf::kShtProgbits) sweep(i);
@@ -53,10 +53,15 @@ private:
             else skip.emplace_back(site.offset, std::max<uint64_t>(site.record.site_length, 1));
             anchors.push_back(site.offset);
         }
-        for (size_t k : spans_of_[index]) {
-            const SiteSpan& span = table_.spans[k];
-            skip.emplace_back(span.offset, std::max<uint64_t>(span.length, 1));
-            anchors.push_back(span.offset);
+        // One run of rising offsets is walked where it is; others join the lists.
+        const SiteRun* run = runs_of_[index].size() == 1 && runs_of_[index][0]->ascending ? runs_of_[index][0] : nullptr;
+        if (!run) {
+            for (const SiteRun* r : runs_of_[index]) {
+                for (size_t k = 0; k < r->count(); ++k) {
+                    skip.emplace_back(r->offset(k), std::max<uint64_t>(r->length(k), 1));
+                    anchors.push_back(r->offset(k));
+                }
+            }
         }
         // Of two sites at one offset, the later in the table holds.
         auto by_offset = [](const auto& a, const auto& b) { return a.first < b.first; };
@@ -82,6 +87,7 @@ private:
         uint64_t pos = 0;
         auto next_anchor = anchors.begin();
         auto next_skip = skip.begin();
+        size_t next_run = 0;
         while (pos < s.size) {
             while (next_anchor != anchors.end() && *next_anchor < pos) ++next_anchor;
             while (next_skip != skip.end() && next_skip->first < pos) ++next_skip;
@@ -89,9 +95,19 @@ private:
                 pos += next_skip->second;
                 continue;
             }
+            uint64_t run_site = UINT64_MAX;  // the run's next site from pos on
+            if (run) {
+                while (next_run < run->count() && run->offset(next_run) < pos) ++next_run;
+                if (next_run < run->count()) run_site = run->offset(next_run);
+                if (run_site == pos) {
+                    pos += std::max<uint64_t>(run->length(next_run), 1);
+                    continue;
+                }
+            }
             uint8_t mode = file_.is64() ? abi::kSiteMode64 : abi::kSiteMode32;
             if (auto m = modes.upper_bound(pos); m != modes.begin()) mode = std::prev(m)->second;
             uint64_t limit = next_anchor != anchors.end() && *next_anchor > pos ? *next_anchor : s.size;
+            limit = std::min(limit, run_site);
             const InsnDecoder& dec = decoder(mode);
             auto brief = dec.decode_brief(s.data.subspan(pos, limit - pos));
             if (!brief) {
@@ -118,7 +134,7 @@ private:
     const elf::File& file_;
     const SiteTable& table_;
     std::vector<std::vector<const Site*>> by_section_;
-    std::vector<std::vector<size_t>> spans_of_;  // indices into table_.spans
+    std::vector<std::vector<const SiteRun*>> runs_of_;
     std::vector<Unrecorded> found_;
     size_t scanned_ = 0;
     std::map<uint8_t, InsnDecoder> decoders_;

@@ -88,16 +88,12 @@ size_t add_tagged_chunks(const elf::File& file, const SiteTable& table, size_t n
     }
 
     const std::array<uint8_t, 6> short_tag = short_tag_of(tagged.tag);
-    size_t found = 0, chunks = 0;
-    const auto& sections = file.sections();
-    for (size_t i = 0; i < sections.size(); ++i) {
-        const elf::Section& code = sections[i];
-        if (!(code.flags & elf::kShfExecInstr) || code.type != elf::kShtProgbits) continue;
+    // Calls found(offset of the instruction, encoding) for each tagged site of
+    // the section, in order.
+    auto scan = [&](size_t i, const auto& found) {
+        const elf::Section& code = file.sections()[i];
         const uint8_t* begin = code.data.data();
         const uint8_t* end = begin + code.data.size();
-        std::vector<uint8_t> records;
-        bool all_short = true;
-        uint64_t anchor = 0;
         // The next of either tag from p on (end where there is none).
         auto next = [end](const uint8_t* from, const uint8_t* what, size_t n) {
             auto* hit = static_cast<const uint8_t*>(memmem(from, static_cast<size_t>(end - from), what, n));
@@ -126,37 +122,46 @@ size_t add_tagged_chunks(const elf::File& file, const SiteTable& table, size_t n
             if (!match)
                 throw TaggedSitesMismatch(describe_location(file, i, uint64_t(p - begin)) +
                                           ": a tag after bytes of no tagged encoding");
-            if (records.empty()) {
-                auto a = anchors.find(i);
-                if (a == anchors.end())
-                    throw TaggedSitesMismatch(code.name + ": tagged sites but no ordinary record to anchor them");
-                anchor = a->second.first;
-            }
+            found(static_cast<uint64_t>(p - begin) - match->insn.size(), which);
+            p += match->padding.size();
+        }
+    };
+
+    size_t found = 0, chunks = 0;
+    const auto& sections = file.sections();
+    for (size_t i = 0; i < sections.size(); ++i) {
+        const elf::Section& code = sections[i];
+        if (!(code.flags & elf::kShfExecInstr) || code.type != elf::kShtProgbits) continue;
+        // First how many, and whether short records hold them all; then the
+        // records, straight into the note.
+        size_t count = 0;
+        bool all_short = true;
+        scan(i, [&](uint64_t, size_t which) {
+            ++count;
+            all_short = all_short && templates[which].operand_count == 0 && templates[which].immediate == 0;
+        });
+        if (count == 0) continue;
+        auto a = anchors.find(i);
+        if (a == anchors.end()) throw TaggedSitesMismatch(code.name + ": tagged sites but no ordinary record to anchor them");
+        const uint64_t anchor = a->second.first;
+        const uint16_t size = all_short ? abi::kShortSiteRecordSize : sizeof(abi::SiteRecord);
+        std::vector<uint8_t> header = note_header(static_cast<uint32_t>(count), size, abi::kChunkAnchored);
+        elf::Relocation reloc = a->second.second;
+        reloc.offset = edit.contents.size() + 20 + __builtin_offsetof(abi::SiteChunkHeader, anchor_offset);
+        edit.added_relocations.push_back(reloc);
+        edit.contents.reserve(edit.contents.size() + header.size() + count * size);
+        edit.contents.insert(edit.contents.end(), header.begin(), header.end());
+        size_t written = 0;
+        scan(i, [&](uint64_t at, size_t which) {
             abi::SiteRecord r = templates[which];
-            uint64_t at = static_cast<uint64_t>(p - begin) - match->insn.size();
             int64_t delta = static_cast<int64_t>(at) - static_cast<int64_t>(anchor);
             if (delta < INT32_MIN || delta > INT32_MAX) throw TaggedSitesMismatch(code.name + ": too large to anchor");
             r.insn_offset = static_cast<int32_t>(delta);
-            all_short = all_short && r.operand_count == 0 && r.immediate == 0;
-            size_t base = records.size();
-            records.resize(base + sizeof r);
-            std::memcpy(records.data() + base, &r, sizeof r);
-            p += match->padding.size();
-        }
-        if (records.empty()) continue;
-        size_t count = records.size() / sizeof(abi::SiteRecord);
-        uint16_t size = all_short ? abi::kShortSiteRecordSize : sizeof(abi::SiteRecord);
-        if (all_short) {
-            for (size_t k = 0; k < count; ++k)
-                std::memmove(records.data() + k * size, records.data() + k * sizeof(abi::SiteRecord), size);
-            records.resize(count * size);
-        }
-        std::vector<uint8_t> header = note_header(static_cast<uint32_t>(count), size, abi::kChunkAnchored);
-        elf::Relocation reloc = anchors.at(i).second;
-        reloc.offset = edit.contents.size() + 20 + __builtin_offsetof(abi::SiteChunkHeader, anchor_offset);
-        edit.added_relocations.push_back(reloc);
-        edit.contents.insert(edit.contents.end(), header.begin(), header.end());
-        edit.contents.insert(edit.contents.end(), records.begin(), records.end());
+            const auto* bytes = reinterpret_cast<const uint8_t*>(&r);
+            edit.contents.insert(edit.contents.end(), bytes, bytes + size);
+            ++written;
+        });
+        if (written != count) throw TaggedSitesMismatch(code.name + ": the tagged sites changed between two scans");
         found += count;
         ++chunks;
     }
@@ -165,17 +170,23 @@ size_t add_tagged_chunks(const elf::File& file, const SiteTable& table, size_t n
     return chunks;
 }
 
-}  // namespace
 
-FinishResult finish_object(std::vector<uint8_t> object, const TaggedSites* tagged) {
+// The object, and the edits that finish it (none: it is finished already).
+struct Finishing {
+    elf::File file;
+    std::vector<elf::SectionEdit> edits;
     FinishResult result;
-    elf::File file = elf::File::parse(std::move(object));
+};
+
+Finishing finish(std::vector<uint8_t> object, const TaggedSites* tagged) {
+    Finishing f{elf::File::parse(std::move(object)), {}, {}};
+    const elf::File& file = f.file;
+    FinishResult& result = f.result;
     SiteTable table = load_site_table(file);
     if (tagged && tagged->count == 0) tagged = nullptr;
     if (table.unfinished_sections.empty()) {
         if (tagged) throw TaggedSitesMismatch("tagged sites but no site section");
-        result.bytes = file.bytes();
-        return result;
+        return f;
     }
 
     // The sections still holding the records as assembled (the others'
@@ -192,7 +203,7 @@ FinishResult finish_object(std::vector<uint8_t> object, const TaggedSites* tagge
         records[site.table_section].push_back(site.record);
     }
 
-    std::vector<elf::SectionEdit> edits;
+    std::vector<elf::SectionEdit>& edits = f.edits;
     std::optional<size_t> anchored;  // the edit that takes the tagged sites' chunks
     for (auto& [index, recs] : records) {
         const size_t bytes = recs.size() * sizeof(abi::SiteRecord);
@@ -211,8 +222,15 @@ FinishResult finish_object(std::vector<uint8_t> object, const TaggedSites* tagge
         result.chunks += add_tagged_chunks(file, table, edit.index, *tagged, edit);
         result.sites += tagged->count;
     }
-    result.bytes = elf::rewrite_relocatable(file, edits);
-    return result;
+    return f;
+}
+
+}  // namespace
+
+FinishResult finish_object(std::vector<uint8_t> object, const TaggedSites* tagged) {
+    Finishing f = finish(std::move(object), tagged);
+    f.result.bytes = f.edits.empty() ? f.file.bytes() : elf::rewrite_relocatable(f.file, f.edits);
+    return f.result;
 }
 
 FinishResult finish_object_file(const std::string& path, const TaggedSites* tagged) {
@@ -225,20 +243,27 @@ FinishResult finish_object_file(const std::string& path, const TaggedSites* tagg
         if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
             throw FinishError(path + ": cannot read the object the assembler wrote");
     }
-    FinishResult result;
+    std::optional<Finishing> f;
     try {
-        result = finish_object(std::move(bytes), tagged);
+        f = finish(std::move(bytes), tagged);
     } catch (const TaggedSitesMismatch&) {
         throw;
     } catch (const std::exception& e) {
         throw FinishError(path + ": " + e.what());
     }
-    if (result.chunks) {
+    if (!f->edits.empty()) {
+        // Written as it is laid out: the finished object is never whole in memory.
         std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(result.bytes.data()), static_cast<std::streamsize>(result.bytes.size()));
+        try {
+            elf::rewrite_relocatable(f->file, f->edits, [&out](std::span<const uint8_t> piece) {
+                out.write(reinterpret_cast<const char*>(piece.data()), static_cast<std::streamsize>(piece.size()));
+            });
+        } catch (const std::exception& e) {
+            throw FinishError(path + ": " + e.what());
+        }
         if (!out) throw FinishError(path + ": cannot write the finished object");
     }
-    return result;
+    return f->result;
 }
 
 }  // namespace previrt::afterburner

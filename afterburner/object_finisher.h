@@ -27,7 +27,7 @@ public:
 };
 
 struct FinishResult {
-    std::vector<uint8_t> bytes;  // the finished object
+    std::vector<uint8_t> bytes;  // the finished object (finish_object only)
     size_t sites = 0;            // instruction sites finished
     size_t chunks = 0;           // notes made
 };
@@ -35,7 +35,8 @@ struct FinishResult {
 // Objects without site sections, and those already finished, come back as they were.
 FinishResult finish_object(std::vector<uint8_t> object, const TaggedSites* tagged = nullptr);
 
-// finish_object() on a file, written back in place. Errors name the path.
+// finish_object() on a file, written back in place as it is laid out (the
+// result holds no bytes). Errors name the path.
 FinishResult finish_object_file(const std::string& path, const TaggedSites* tagged = nullptr);
 
 }  // namespace previrt::afterburner

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -143,5 +144,8 @@ struct SectionEdit {
     std::vector<Relocation> added_relocations;
 };
 std::vector<uint8_t> rewrite_relocatable(const File& file, const std::vector<SectionEdit>& edits);
+// The same, handed to `sink` in file order a piece at a time.
+void rewrite_relocatable(const File& file, const std::vector<SectionEdit>& edits,
+                         const std::function<void(std::span<const uint8_t>)>& sink);
 
 }  // namespace previrt::elf

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <functional>
 #include <map>
 
 #include "elf/elf_file.h"
@@ -174,7 +175,8 @@ void add_relocations(const File& file, const std::vector<const SectionEdit*>& ed
 
 }  // namespace
 
-std::vector<uint8_t> rewrite_relocatable(const File& file, const std::vector<SectionEdit>& edits) {
+void rewrite_relocatable(const File& file, const std::vector<SectionEdit>& edits,
+                         const std::function<void(std::span<const uint8_t>)>& sink) {
     if (file.type() != kTypeRel)
         fail("e_type is " + num(file.type()) + "; only relocatable (ET_REL) files can be rewritten");
     const Layout& L = Layout::of(file.is64());
@@ -216,23 +218,47 @@ std::vector<uint8_t> rewrite_relocatable(const File& file, const std::vector<Sec
     if (!file.is64() && total > UINT32_MAX)
         fail("the rewritten file would be " + hex(total) + " bytes, too large for ELF32");
 
-    std::vector<uint8_t> out(total);
-    std::copy_n(in.begin(), L.ehdr_size, out.begin());
-    if (!sections.empty()) write_word(out, L.e_shoff, file.is64(), shoff);
+    // The file header and the section header table, then everything in file order.
+    std::vector<uint8_t> ehdr(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(L.ehdr_size));
+    if (!sections.empty()) write_word(ehdr, L.e_shoff, file.is64(), shoff);
     const uint64_t old_shoff = read_word(in, L.e_shoff, file.is64());
+    std::vector<uint8_t> shdrs(sections.size() * L.shdr_size);
     for (size_t i = 0; i < sections.size(); ++i) {
-        // A NOBITS offset may lie past the end of the file; there is nothing to copy there.
-        if (!placed[i].data.empty())
-            std::memcpy(out.data() + placed[i].offset, placed[i].data.data(), placed[i].data.size());
-        const uint64_t header = shoff + i * L.shdr_size;
-        std::copy_n(in.begin() + old_shoff + i * L.shdr_size, L.shdr_size, out.begin() + header);
+        const uint64_t header = i * L.shdr_size;
+        std::copy_n(in.begin() + static_cast<std::ptrdiff_t>(old_shoff + header), L.shdr_size, shdrs.begin() + static_cast<std::ptrdiff_t>(header));
         if (sections[i].type == kShtNull) continue;  // section 0 may hold extended counts
-        write_word(out, header + L.sh_offset, file.is64(), placed[i].offset);
-        if (sections[i].type != kShtNobits) write_word(out, header + L.sh_size, file.is64(), placed[i].data.size());
+        write_word(shdrs, header + L.sh_offset, file.is64(), placed[i].offset);
+        if (sections[i].type != kShtNobits) write_word(shdrs, header + L.sh_size, file.is64(), placed[i].data.size());
         if (const SectionEdit* e = edit_of[i]) {
-            if (e->addralign != 0) write_word(out, header + L.sh_addralign, file.is64(), e->addralign);
+            if (e->addralign != 0) write_word(shdrs, header + L.sh_addralign, file.is64(), e->addralign);
         }
     }
+    static const uint8_t zeros[4096] = {};
+    uint64_t at = 0;
+    auto pad_to = [&](uint64_t to) {
+        while (at < to) {
+            size_t n = static_cast<size_t>(std::min<uint64_t>(to - at, sizeof zeros));
+            sink(std::span<const uint8_t>(zeros, n));
+            at += n;
+        }
+    };
+    sink(ehdr);
+    at = ehdr.size();
+    for (size_t i = 0; i < sections.size(); ++i) {
+        // A NOBITS offset may lie past the end of the file; there is nothing to copy there.
+        if (placed[i].data.empty()) continue;
+        pad_to(placed[i].offset);
+        sink(placed[i].data);
+        at += placed[i].data.size();
+    }
+    pad_to(shoff);
+    sink(shdrs);
+    (void)total;
+}
+
+std::vector<uint8_t> rewrite_relocatable(const File& file, const std::vector<SectionEdit>& edits) {
+    std::vector<uint8_t> out;
+    rewrite_relocatable(file, edits, [&out](std::span<const uint8_t> piece) { out.insert(out.end(), piece.begin(), piece.end()); });
     return out;
 }
 

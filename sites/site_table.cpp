@@ -23,7 +23,7 @@ struct Target {
 
 class Loader {
 public:
-    Loader(const elf::File& file, bool anchored_as_spans) : file_(file), anchored_as_spans_(anchored_as_spans) {
+    Loader(const elf::File& file, bool anchored_in_place) : file_(file), anchored_in_place_(anchored_in_place) {
         relocatable_ = file.type() == elf::kTypeRel;
     }
 
@@ -139,7 +139,15 @@ private:
     void load_records(size_t index, uint64_t pos, uint64_t count, uint16_t record_size = sizeof(abi::SiteRecord),
                       std::optional<Target> anchor = std::nullopt) {
         const elf::Section& sec = file_.sections()[index];
-        if (!(anchor && anchored_as_spans_)) table_.sites.reserve(table_.sites.size() + count);
+        // An object's anchored chunk of instruction sites may stay in place.
+        std::optional<SiteRun> run;
+        if (anchor && anchored_in_place_ && relocatable_) {
+            run = SiteRun{anchor->section, anchor->offset, sec.data.subspan(pos, count * record_size), record_size};
+            for (uint64_t k = 0; k < count && run; ++k)
+                if (sec.data[pos + k * record_size + 6] == static_cast<uint8_t>(abi::SiteKind::CodeMode)) run.reset();
+        }
+        if (!run) table_.sites.reserve(table_.sites.size() + count);
+        uint64_t last = 0;
         for (uint64_t k = 0; k < count; ++k, pos += record_size) {
             Site site;
             site.table_section = index;
@@ -169,12 +177,14 @@ private:
                                          t.offset + site.record.site_length > code.data.size()))
                 fail(index, pos, fmt::format("site {} has lengths {}/{} that do not fit in {}", site.number,
                                              site.record.insn_length, site.record.site_length, code.name));
-            if (anchor && anchored_as_spans_ && !site.is_code_mode())
-                table_.spans.push_back(SiteSpan{site.offset, static_cast<uint32_t>(site.section),
-                                                site.record.site_length});
-            else
+            if (!run) {
                 table_.sites.push_back(site);
+                continue;
+            }
+            if (k > 0 && site.offset <= last) run->ascending = false;
+            last = site.offset;
         }
+        if (run) table_.runs.push_back(*run);
     }
 
     Target target_from_anchor(size_t index, uint64_t pos, const Target& anchor, const abi::SiteRecord& record) const {
@@ -236,7 +246,7 @@ private:
     }
 
     const elf::File& file_;
-    bool anchored_as_spans_ = false;
+    bool anchored_in_place_ = false;
     bool relocatable_ = false;
     std::map<uint64_t, elf::Relocation> relocations_;
     SiteTable table_;
@@ -244,8 +254,8 @@ private:
 
 }  // namespace
 
-SiteTable load_site_table(const elf::File& file, bool anchored_as_spans) {
-    return Loader(file, anchored_as_spans).run();
+SiteTable load_site_table(const elf::File& file, bool anchored_in_place) {
+    return Loader(file, anchored_in_place).run();
 }
 
 std::string describe_location(const elf::File& file, size_t section, uint64_t offset) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -658,6 +659,51 @@ TEST_F(Toolchain, TaggedSitesGetTheRecordsOfTheSiteText) {
     EXPECT_EQ(site_facts(image).size(), site_facts(tagged).size());
     for (const Site& s : load_site_table(image).sites)
         EXPECT_EQ(s.address, image.sections()[s.section].addr + s.offset);
+}
+
+// An anchored chunk read back: a header or a record that breaks its rules is
+// refused, naming the section and the offset.
+TEST_F(Toolchain, AnchoredChunksThatBreakTheirRulesAreRefused) {
+    std::string body;
+    for (int i = 0; i < 300; ++i) body += "\tcli\n\tmov %rdi, %rax\n";
+    write_file(dir_ / "a.s", body);
+    check_run(quote(kPrevirt) + " as -o " + quote(dir_ / "a.o") + " " + quote(dir_ / "a.s"));
+    elf::File object = elf::File::load(dir_ / "a.o");
+    size_t index = *object.find_section(abi::kSiteSectionName);
+    const elf::Section& notes = object.sections()[index];
+    uint64_t chunk = 0;  // the anchored chunk's header, in the file
+    for (const elf::Note& n : elf::parse_notes(notes)) {
+        abi::SiteChunkHeader h;
+        std::memcpy(&h, n.desc.data(), sizeof h);
+        if (h.flags & abi::kChunkAnchored) {
+            chunk = notes.offset + n.desc_offset;
+            EXPECT_EQ(h.record_size, abi::kShortSiteRecordSize);
+            // The first cli anchors them; 255 more come before tagging begins.
+            EXPECT_EQ(h.record_count, 300u - 1 - 255);
+        }
+    }
+    ASSERT_NE(chunk, 0u);
+    auto refused = [&](size_t at, uint8_t value, const std::string& what) {
+        std::vector<uint8_t> bytes = object.bytes();
+        bytes[chunk + at] = value;
+        try {
+            load_site_table(elf::File::parse(std::move(bytes)));
+            ADD_FAILURE() << "accepted: " << what;
+        } catch (const SiteTableError& e) {
+            EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(abi::kSiteSectionName), std::string::npos) << e.what();
+        }
+    };
+    refused(10, 3, "undefined flags 0x3");
+    refused(20, 1, "reserved field is 0x1");
+    refused(8, 13, "record size 13");
+    // The first record's operand count, in a short record.
+    refused(sizeof(abi::SiteChunkHeader) + 10, 1, "1 operands in a short record");
+    // Without its flag, the chunk's anchor offset stands alone.
+    std::vector<uint8_t> bytes = object.bytes();
+    bytes[chunk + 10] = 0;
+    bytes[chunk + 16] = 4;
+    EXPECT_THROW(load_site_table(elf::File::parse(std::move(bytes))), SiteTableError);
 }
 
 // Where the object does not hold the tagged sites as the text had them (here
